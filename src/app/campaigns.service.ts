@@ -1,0 +1,89 @@
+import { type Campaign, campaignInputSchema } from "../domain/campaign.js";
+import { AppError, notFound } from "../domain/errors.js";
+import type { Store } from "../store/store.js";
+
+export function parseCampaign(raw: unknown, where: string) {
+  const parsed = campaignInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((i) => ({
+      where,
+      field: i.path.join(".") || "campaign",
+      message: i.message,
+    }));
+    throw new AppError(
+      "invalid_input",
+      `${where}: campaign not saved, ${details.length} problem(s):\n${details.map((d) => `${d.where}: ${d.field}: ${d.message}`).join("\n")}`,
+      details,
+    );
+  }
+  return parsed.data;
+}
+
+export async function createCampaign(
+  store: Store,
+  raw: unknown,
+  actor: string,
+  where = "campaign",
+  now = new Date(),
+): Promise<{ campaign: Campaign; created: boolean }> {
+  const input = parseCampaign(raw, where);
+  const at = now.toISOString();
+  const prev = await store.campaigns.get(input.id);
+  if (prev) {
+    const { createdAt, createdBy, updatedAt, ...before } = prev.value;
+    if (JSON.stringify(before) === JSON.stringify(input)) return { campaign: prev.value, created: false };
+    throw new AppError(
+      "conflict",
+      `campaign ${input.id} exists already with other settings; use 'campaigns update'`,
+    );
+  }
+  const campaign: Campaign = { ...input, createdAt: at, createdBy: actor, updatedAt: at };
+  await store.campaigns.commit({
+    writes: [store.campaigns.write(campaign)],
+    audit: [{ actor, action: "campaign.created", entity: campaign.id, at }],
+  });
+  return { campaign, created: true };
+}
+
+export async function updateCampaign(
+  store: Store,
+  raw: unknown,
+  actor: string,
+  where = "campaign",
+  now = new Date(),
+) {
+  const input = parseCampaign(raw, where);
+  const prev = await store.campaigns.get(input.id);
+  if (!prev) throw notFound("campaign", input.id);
+  const at = now.toISOString();
+  const campaign: Campaign = {
+    ...input,
+    createdAt: prev.value.createdAt,
+    createdBy: prev.value.createdBy,
+    updatedAt: at,
+  };
+  await store.campaigns.commit({
+    writes: [store.campaigns.write(campaign, prev)],
+    audit: [{ actor, action: "campaign.updated", entity: campaign.id, at }],
+  });
+  return campaign;
+}
+
+export async function setPaused(store: Store, id: string, paused: boolean, actor: string, now = new Date()) {
+  const prev = await store.campaigns.get(id);
+  if (!prev) throw notFound("campaign", id);
+  if (prev.value.paused === paused) return prev.value;
+  const at = now.toISOString();
+  const campaign: Campaign = { ...prev.value, paused, updatedAt: at };
+  await store.campaigns.commit({
+    writes: [store.campaigns.write(campaign, prev)],
+    audit: [{ actor, action: paused ? "campaign.paused" : "campaign.resumed", entity: id, at }],
+  });
+  return campaign;
+}
+
+export async function getCampaign(store: Store, id: string): Promise<Campaign> {
+  const found = await store.campaigns.get(id);
+  if (!found) throw notFound("campaign", id);
+  return found.value;
+}

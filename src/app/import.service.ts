@@ -1,0 +1,198 @@
+import { AppError, type ErrorDetail } from "../domain/errors.js";
+import { stableId } from "../domain/ids.js";
+import { contentChanged, type Quote, type QuoteImport, quoteImportSchema } from "../domain/quote.js";
+import { type Speaker, speakerSchema } from "../domain/speaker.js";
+import {
+  type ColumnSpec,
+  fieldName,
+  missingColumns,
+  nestRow,
+  QUOTE_COLUMNS,
+  SPEAKER_COLUMNS,
+  unknownColumns,
+} from "../import/columns.js";
+import { readRecords } from "../import/read-records.js";
+import type { AuditEntry } from "../store/audit.store.js";
+import type { EntityWrite } from "../store/commit.js";
+import type { Store } from "../store/store.js";
+
+export type ImportSummary = { file: string; created: number; updated: number; unchanged: number };
+
+type Parsed<T> = { line: number; value: T };
+
+/** Bytes → validated entities, every problem collected as FILE:LINE: field: message. */
+function parseFile<T extends { id: string }>(
+  bytes: Uint8Array,
+  file: string,
+  specs: ColumnSpec[],
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: T }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  deriveId: (raw: Record<string, unknown>) => string,
+): Parsed<T>[] {
+  const read = readRecords(bytes, file);
+  if (!read.ok) throw invalid(file, read.errors);
+  const errors: ErrorDetail[] = [];
+  if (read.format === "csv") {
+    const cols = read.columns ?? [];
+    for (const c of missingColumns(specs, cols))
+      errors.push({ where: `${file}:1`, field: c, message: "missing column" });
+    for (const c of unknownColumns(specs, cols))
+      errors.push({ where: `${file}:1`, field: c, message: "unknown column" });
+    if (errors.length) throw invalid(file, errors);
+  }
+  const out: Parsed<T>[] = [];
+  const seen = new Map<string, number>();
+  for (const rec of read.records) {
+    const raw = read.format === "csv" ? nestRow(specs, rec.value) : rec.value;
+    raw.id ??= deriveId(raw);
+    const result = schema.safeParse(raw);
+    const where = `${file}:${rec.line}`;
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        errors.push({
+          where,
+          field: fieldName(read.format === "csv" ? specs : undefined, issue.path),
+          message: issue.message,
+        });
+      }
+      continue;
+    }
+    const first = seen.get(result.data.id);
+    if (first !== undefined) {
+      errors.push({ where, field: "id", message: `duplicate id ${result.data.id} (first on line ${first})` });
+      continue;
+    }
+    seen.set(result.data.id, rec.line);
+    out.push({ line: rec.line, value: result.data });
+  }
+  if (errors.length) throw invalid(file, errors);
+  return out;
+}
+
+function invalid(file: string, errors: ErrorDetail[]): AppError {
+  const lines = errors.map((e) => `${e.where}: ${e.field}: ${e.message}`);
+  return new AppError(
+    "invalid_input",
+    `${file}: nothing imported, ${errors.length} problem(s):\n${lines.join("\n")}`,
+    errors,
+  );
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export async function importSpeakers(
+  store: Store,
+  bytes: Uint8Array,
+  file: string,
+  actor: string,
+  now = new Date(),
+) {
+  const parsed = parseFile<Speaker>(bytes, file, SPEAKER_COLUMNS, speakerSchema, (raw) =>
+    stableId("s", String(raw.pseudonym ?? "")),
+  );
+  const existing = new Map(
+    (await store.speakers.getMany(parsed.map((p) => p.value.id))).map((v) => [v.value.id, v]),
+  );
+  const at = now.toISOString();
+  const writes: EntityWrite[] = [];
+  const audit: AuditEntry[] = [];
+  const summary: ImportSummary = { file, created: 0, updated: 0, unchanged: 0 };
+  for (const { value } of parsed) {
+    const prev = existing.get(value.id);
+    if (prev && sameJson(prev.value, value)) {
+      summary.unchanged++;
+      continue;
+    }
+    writes.push(store.speakers.write(value, prev));
+    audit.push({ actor, action: prev ? "speaker.updated" : "speaker.imported", entity: value.id, at });
+    prev ? summary.updated++ : summary.created++;
+  }
+  await store.speakers.commit({ writes, audit });
+  return summary;
+}
+
+export async function importQuotes(
+  store: Store,
+  bytes: Uint8Array,
+  file: string,
+  actor: string,
+  now = new Date(),
+) {
+  const parsed = parseFile<QuoteImport>(bytes, file, QUOTE_COLUMNS, quoteImportSchema, (raw) =>
+    stableId("q", String(raw.speakerId ?? ""), String(raw.locale ?? ""), String(raw.text ?? "").trim()),
+  );
+  const speakerIds = [...new Set(parsed.map((p) => p.value.speakerId))];
+  const knownSpeakers = new Set((await store.speakers.getMany(speakerIds)).map((s) => s.value.id));
+  const existing = new Map(
+    (await store.quotes.getMany(parsed.map((p) => p.value.id))).map((v) => [v.value.id, v]),
+  );
+  const inFile = new Set(parsed.map((p) => p.value.id));
+  const translationTargets = parsed
+    .map((p) => p.value.translationOf)
+    .filter((t): t is string => !!t && !inFile.has(t));
+  const knownQuotes = new Set((await store.quotes.getMany(translationTargets)).map((q) => q.value.id));
+
+  const errors: ErrorDetail[] = [];
+  for (const { line, value } of parsed) {
+    const where = `${file}:${line}`;
+    if (!knownSpeakers.has(value.speakerId)) {
+      errors.push({
+        where,
+        field: "speaker_id",
+        message: `unknown speaker ${value.speakerId}: import speakers first`,
+      });
+    }
+    const t = value.translationOf;
+    if (t && !inFile.has(t) && !knownQuotes.has(t)) {
+      errors.push({ where, field: "translation_of", message: `unknown quote ${t}` });
+    }
+    if (t === value.id)
+      errors.push({ where, field: "translation_of", message: "a quote cannot translate itself" });
+  }
+  if (errors.length) throw invalid(file, errors);
+
+  const at = now.toISOString();
+  const writes: EntityWrite[] = [];
+  const audit: AuditEntry[] = [];
+  const summary: ImportSummary = { file, created: 0, updated: 0, unchanged: 0 };
+  for (const { value } of parsed) {
+    const prev = existing.get(value.id);
+    if (!prev) {
+      const quote: Quote = { ...value, vetting: { state: "pending" }, createdAt: at, updatedAt: at };
+      writes.push(store.quotes.write(quote, prev));
+      audit.push({ actor, action: "quote.imported", entity: value.id, to: "pending", at });
+      summary.created++;
+      continue;
+    }
+    const { vetting, createdAt, updatedAt, ...before } = prev.value;
+    if (sameJson(before, value)) {
+      summary.unchanged++;
+      continue;
+    }
+    // Changed words must be vetted again; a changed citation alone keeps the vetting.
+    const revet = contentChanged(before, value) && vetting.state !== "pending";
+    const quote: Quote = {
+      ...value,
+      vetting: revet ? { state: "pending" } : vetting,
+      createdAt,
+      updatedAt: at,
+    };
+    writes.push(store.quotes.write(quote, prev));
+    audit.push({
+      actor,
+      action: "quote.updated",
+      entity: value.id,
+      from: vetting.state,
+      to: quote.vetting.state,
+      at,
+    });
+    summary.updated++;
+  }
+  await store.quotes.commit({ writes, audit });
+  return summary;
+}

@@ -1,0 +1,64 @@
+import path from "node:path";
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const configSchema = z.object({
+  REDIS_URL: z
+    .string()
+    .default("redis://127.0.0.1:6379")
+    .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+  KEY_PREFIX: z
+    .string()
+    .default("testimony")
+    .refine((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v), "only letters, digits, '_', '.', '-' (1 to 64)"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  EXPORT_DIR: z.string().min(1).default("./exports"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  PUBLIC_URL: z.string().url().optional(),
+  CATCH_UP_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 31)
+    .default(48),
+});
+
+export type Config = {
+  redisUrl: string;
+  keyPrefix: string;
+  dataDir: string;
+  exportDir: string;
+  port: number;
+  host: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  publicUrl: string;
+  catchUpHours: number;
+};
+
+export class ConfigError extends Error {}
+
+/** The only place that reads the environment: validated once, then passed down as plain values. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankAsMissing = Object.fromEntries(
+    Object.keys(configSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+  );
+  const parsed = configSchema.safeParse(blankAsMissing);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const c = parsed.data;
+  return {
+    redisUrl: c.REDIS_URL,
+    keyPrefix: c.KEY_PREFIX,
+    dataDir: path.resolve(c.DATA_DIR),
+    exportDir: path.resolve(c.EXPORT_DIR),
+    port: c.PORT,
+    host: c.HOST,
+    logLevel: c.LOG_LEVEL,
+    publicUrl: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
+    catchUpHours: c.CATCH_UP_HOURS,
+  };
+}

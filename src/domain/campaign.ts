@@ -1,0 +1,116 @@
+import { validateDetailed } from "node-cron";
+import { z } from "zod";
+import { idSchema } from "./ids.js";
+import { localeSchema } from "./locale.js";
+import { NARRATIVES, narrativeSchema } from "./narrative.js";
+
+export const FORMATS = {
+  square: { width: 1080, height: 1080 },
+  portrait: { width: 1080, height: 1350 },
+  story: { width: 1080, height: 1920 },
+  landscape: { width: 1200, height: 675 },
+} as const;
+export type Format = keyof typeof FORMATS;
+export const FORMAT_NAMES = Object.keys(FORMATS) as Format[];
+
+export const TEXT_VARIANTS = ["post", "caption", "alt_text"] as const;
+export type TextVariant = (typeof TEXT_VARIANTS)[number];
+
+export const ENCODINGS = ["png", "jpeg", "webp"] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a colour as #rrggbb");
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return tz.includes("/") || tz === "UTC";
+  } catch {
+    return false;
+  }
+}
+
+export const scheduleSchema = z.object({
+  cron: z.string().superRefine((expr, ctx) => {
+    const result = validateDetailed(expr);
+    if (!result.valid) {
+      const why = result.errors?.map((e) => e.message).join("; ") || "not a cron expression";
+      ctx.addIssue({ code: "custom", message: `invalid cron expression "${expr}": ${why}` });
+    }
+  }),
+  timeZone: z.string().superRefine((tz, ctx) => {
+    if (!isValidTimeZone(tz)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${tz}" is not an IANA time zone (e.g. Europe/London, Asia/Baghdad)`,
+      });
+    }
+  }),
+});
+export type Schedule = z.infer<typeof scheduleSchema>;
+
+export const brandSchema = z.object({
+  /** A solid colour, or a vertical gradient from the first colour to the second. */
+  background: z.union([colour, z.object({ from: colour, to: colour })]),
+  text: colour,
+  accent: colour,
+  /** Path to a PNG or SVG logo, relative to the campaign file or absolute; re-encoded when the campaign is created. */
+  logo: z.string().min(1).optional(),
+  /** Bumped by whoever changes the kit, so outputs rendered with an older kit are distinguishable. */
+  version: z.number().int().min(1).default(1),
+});
+export type Brand = z.infer<typeof brandSchema>;
+
+const unique = <T>(items: T[]) => new Set(items).size === items.length;
+
+export const campaignInputSchema = z.object({
+  id: idSchema,
+  name: z.string().trim().min(1, "must not be empty").max(120),
+  audience: z.object({
+    region: z.string().trim().min(1).max(120),
+    description: z.string().trim().max(1000).default(""),
+  }),
+  locales: z.array(localeSchema).min(1, "at least one locale").refine(unique, "locales must not repeat"),
+  narratives: z
+    .array(narrativeSchema)
+    .min(1, `at least one of ${NARRATIVES.join(", ")}`)
+    .refine(unique, "narratives must not repeat"),
+  formats: z
+    .array(
+      z.enum(FORMAT_NAMES as [Format, ...Format[]], {
+        error: () => `must be one of ${FORMAT_NAMES.join(", ")}`,
+      }),
+    )
+    .min(1, "at least one format")
+    .refine(unique, "formats must not repeat"),
+  textVariants: z
+    .array(z.enum(TEXT_VARIANTS))
+    .min(1)
+    .default([...TEXT_VARIANTS]),
+  brand: brandSchema,
+  hashtags: z
+    .array(z.string().regex(/^#[\p{L}\p{N}_]{1,60}$/u, "must be a hashtag like #WhyTheyLeft"))
+    .max(30, "at most 30 hashtags")
+    .default([]),
+  links: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .max(5)
+    .default([]),
+  schedule: scheduleSchema,
+  exposure: z
+    .object({
+      maxPerSpeakerPerDrop: z.number().int().min(1).max(1000).default(3),
+      maxPerSpeakerPer7Days: z.number().int().min(1).max(10000).optional(),
+    })
+    .default({ maxPerSpeakerPerDrop: 3 }),
+  encoding: z.enum(ENCODINGS).default("png"),
+  paused: z.boolean().default(false),
+});
+export type CampaignInput = z.input<typeof campaignInputSchema>;
+
+export const campaignSchema = campaignInputSchema.extend({
+  createdAt: z.string(),
+  createdBy: z.string(),
+  updatedAt: z.string(),
+});
+export type Campaign = z.infer<typeof campaignSchema>;

@@ -1,0 +1,16 @@
+import { z } from "zod";
+
+/** The four narratives of the ICSR report (Neumann, 2015), plus `other`. */
+export const NARRATIVES = ["infighting", "brutality", "corruption", "disillusionment", "other"] as const;
+export type Narrative = (typeof NARRATIVES)[number];
+export const narrativeSchema = z.enum(NARRATIVES, {
+  error: () => `must be one of ${NARRATIVES.join(", ")}`,
+});
+
+export const NARRATIVE_LABELS: Record<Narrative, string> = {
+  infighting: "IS fights fellow Sunni Muslims instead of Assad",
+  brutality: "Brutality against Sunni Muslims",
+  corruption: "Corruption and un-Islamic conduct",
+  disillusionment: "Life under IS is harsh and disappointing",
+  other: "Other",
+};

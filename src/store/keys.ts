@@ -1,0 +1,20 @@
+/**
+ * Every key shares one hash tag, `{prefix}`, so a Redis Cluster keeps them in one slot and the
+ * multi-key Lua scripts and MULTI blocks below stay legal there.
+ */
+export function createKeys(prefix: string) {
+  const tag = `{${prefix}}`;
+  return {
+    tag,
+    /** BullMQ's own prefix: its keys land in the same slot as ours. */
+    bullPrefix: `${tag}:bull`,
+    entity: (kind: string, id: string) => `${tag}:${kind}:${id}`,
+    index: (kind: string, name: string) => `${tag}:idx:${kind}:${name}`,
+    all: (kind: string) => `${tag}:idx:${kind}:all`,
+    audit: `${tag}:audit`,
+    auditBy: (entityId: string) => `${tag}:audit:by:${entityId}`,
+    pattern: `${tag}:*`,
+    misc: (name: string) => `${tag}:${name}`,
+  };
+}
+export type Keys = ReturnType<typeof createKeys>;
