@@ -1,6 +1,7 @@
 import { type Campaign, campaignInputSchema } from "../domain/campaign.js";
 import { AppError, notFound } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
+import { storeBrandLogo } from "./brand.service.js";
 
 export function parseCampaign(raw: unknown, where: string) {
   const parsed = campaignInputSchema.safeParse(raw);
@@ -26,7 +27,7 @@ export async function createCampaign(
   where = "campaign",
   now = new Date(),
 ): Promise<{ campaign: Campaign; created: boolean }> {
-  const input = parseCampaign(raw, where);
+  const input = await withStoredLogo(store, parseCampaign(raw, where), where);
   const at = now.toISOString();
   const prev = await store.campaigns.get(input.id);
   if (prev) {
@@ -86,4 +87,9 @@ export async function getCampaign(store: Store, id: string): Promise<Campaign> {
   const found = await store.campaigns.get(id);
   if (!found) throw notFound("campaign", id);
   return found.value;
+}
+
+async function withStoredLogo<T extends { brand: { logo?: string } }>(store: Store, input: T, where: string): Promise<T> {
+  const logo = await storeBrandLogo(store, input.brand.logo, where);
+  return { ...input, brand: { ...input.brand, logo } };
 }

@@ -53,7 +53,7 @@ export async function changeVetting(
         from: current.value.vetting.state,
         to: next.vetting.state,
         at,
-        detail: note,
+        detail: next.vetting.note,
       },
     ],
   });

@@ -3,6 +3,7 @@ import { type Config, loadConfig } from "../config.js";
 import { createLogger, type Logger } from "../logger.js";
 import { connectRedis, warnUnlessNoEviction } from "../store/redis.js";
 import { createStore, type Store } from "../store/store.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 
 export type Io = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
 
@@ -38,6 +39,18 @@ export class CliContext {
       this.storeInstance = createStore(this.redis, this.config.keyPrefix);
     }
     return this.storeInstance;
+  }
+
+  private runtimeInstance?: Runtime;
+
+  /** Queues, templates and workers on top of the store, for the pipeline commands. */
+  async runtime(): Promise<Runtime> {
+    if (!this.runtimeInstance) {
+      this.runtimeInstance = await openRuntime(this.config, this.log);
+      const rt = this.runtimeInstance;
+      this.cleanups.push(() => rt.close());
+    }
+    return this.runtimeInstance;
   }
 
   print(s: string) {

@@ -3,6 +3,10 @@ import { ConfigError } from "../config.js";
 import { AppError } from "../domain/errors.js";
 import { CliContext, type Io } from "./context.js";
 import { registerDataCommands } from "./data.commands.js";
+import { registerExportCommands } from "./export.commands.js";
+import { registerPipelineCommands } from "./pipeline.commands.js";
+import { registerReviewCommands } from "./review.commands.js";
+import { registerRoleCommands } from "./roles.commands.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -13,6 +17,10 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
     .showHelpAfterError("(add --help for usage)");
   registerDataCommands(program, ctx);
+  registerPipelineCommands(program, ctx);
+  registerReviewCommands(program, ctx);
+  registerExportCommands(program, ctx);
+  registerRoleCommands(program, ctx);
   return program;
 }
 

@@ -41,12 +41,15 @@ export function unknownColumns(specs: ColumnSpec[], header: string[]): string[] 
   return header.filter((h) => !known.has(h));
 }
 
-/** Flat CSV row → nested object; empty cells are absent, not empty strings. */
+/**
+ * Flat CSV row → nested object; empty optional cells are absent, not empty strings. An empty
+ * required cell stays "", so the schema says "must not be empty" rather than "received undefined".
+ */
 export function nestRow(specs: ColumnSpec[], row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of specs) {
     const raw = row[spec.column];
-    if (typeof raw !== "string" || raw.trim() === "") continue;
+    if (typeof raw !== "string" || (raw.trim() === "" && !spec.required)) continue;
     const value = spec.list
       ? raw
           .split("|")
@@ -70,5 +73,7 @@ export function fieldName(specs: ColumnSpec[] | undefined, path: PropertyKey[]):
   const match = [...specs]
     .sort((a, b) => b.path.length - a.path.length)
     .find((s) => s.path.every((p, i) => String(path[i]) === p));
-  return match?.column ?? (dotted || "row");
+  // A rule on a whole group (e.g. `consent`) is named by the group's first column, never a JSON path.
+  const within = specs.find((s) => path.length > 0 && path.every((p, i) => s.path[i] === String(p)));
+  return match?.column ?? within?.column ?? (dotted || "row");
 }

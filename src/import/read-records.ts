@@ -38,10 +38,13 @@ function decodeUtf8(bytes: Uint8Array, file: string): { text: string } | { error
 
 function readCsv(text: string, file: string): ReadResult {
   const normalised = text.replace(/\r\n?/g, "\n");
+  let headerDone = false;
+  let completedBytes = 0; // through the end of the last record parsed, header excluded
   try {
     let columns: string[] = [];
     const rows = parseCsv(normalised, {
       columns: (header: string[]) => {
+        headerDone = true;
         columns = header.map((h) => h.trim());
         return columns;
       },
@@ -49,6 +52,10 @@ function readCsv(text: string, file: string): ReadResult {
       raw: true,
       skip_empty_lines: true,
       relax_column_count: false,
+      on_record: (record: unknown, info: { bytes: number }) => {
+        completedBytes = info.bytes;
+        return record;
+      },
     }) as { record: Record<string, string>; raw: string; info: { lines: number } }[];
     const records = rows.map((r) => {
       const body = r.raw.replace(/\n+$/, "").replace(/^\n+/, "");
@@ -57,10 +64,33 @@ function readCsv(text: string, file: string): ReadResult {
     });
     return { ok: true, format: "csv", records, columns };
   } catch (err) {
-    const e = err as { lines?: number; message: string; code?: string };
+    const e = err as { message: string; code?: string };
     const message = e.message.replace(/ on line \d+$| at line \d+$/, "");
-    return fail(`${file}:${e.lines ?? 1}`, "row", message);
+    // csv-parse names the line where it gave up (for an unclosed quote, the end of the file);
+    // the row to fix is the one that starts after the last complete record.
+    const after = completedBytes
+      ? Buffer.from(normalised, "utf8").subarray(0, completedBytes).toString("utf8").length
+      : headerDone
+        ? headerEnd(normalised)
+        : 0;
+    return fail(`${file}:${lineAt(normalised, skipBlankLines(normalised, after))}`, "row", message);
   }
+}
+
+/** Offset just past the header row (a quoted header cell may hold a newline). */
+function headerEnd(text: string): number {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') quoted = !quoted;
+    else if (text[i] === "\n" && !quoted) return i + 1;
+  }
+  return text.length;
+}
+
+function skipBlankLines(text: string, offset: number): number {
+  let i = offset;
+  while (text[i] === "\n") i++;
+  return i;
 }
 
 /** Character offsets where each top-level array element starts; JSON.parse has already vouched for syntax. */

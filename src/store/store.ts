@@ -1,6 +1,10 @@
 import type { Redis } from "ioredis";
+import type { Bundle } from "../domain/bundle.js";
 import type { Campaign } from "../domain/campaign.js";
+import type { Output } from "../domain/output.js";
+import type { User } from "../domain/user.js";
 import type { Quote } from "../domain/quote.js";
+import type { RedactionTerm } from "../domain/redaction.js";
 import type { Speaker } from "../domain/speaker.js";
 import { createAuditStore } from "./audit.store.js";
 import { createEntityRepo } from "./entity.repo.js";
@@ -25,6 +29,33 @@ export function createStore(redis: Redis, prefix: string) {
         `locale:${q.locale}`,
         `speaker:${q.speakerId}`,
       ],
+    }),
+    outputs: createEntityRepo<Output>(redis, keys, "output", {
+      parse: (raw) => raw as Output,
+      indexes: (o) => [
+        `status:${o.status}`,
+        `campaign:${o.campaignId}`,
+        `campaign:${o.campaignId}:status:${o.status}`,
+        `speaker:${o.speakerId}`,
+        `quote:${o.quoteId}`,
+        `locale:${o.locale}`,
+        `narrative:${o.narrative}`,
+        `format:${o.format}`,
+      ],
+    }),
+    bundles: createEntityRepo<Bundle>(redis, keys, "bundle", {
+      parse: (raw) => raw as Bundle,
+      indexes: (b) => [`campaign:${b.campaignId}`, `status:${b.status}`],
+    }),
+    /** Output ids each later bundle of a campaign must list as takedowns, until acknowledged. */
+    takedownsKey: (campaignId: string) => keys.misc(`takedowns:${campaignId}`),
+    redactions: createEntityRepo<RedactionTerm>(redis, keys, "redaction", {
+      parse: (raw) => raw as RedactionTerm,
+      indexes: (r) => [r.speakerId ? `speaker:${r.speakerId}` : "global"],
+    }),
+    users: createEntityRepo<User>(redis, keys, "user", {
+      parse: (raw) => raw as User,
+      indexes: (u) => [`token:${u.tokenId}`, ...u.roles.map((r) => `role:${r}`), u.revokedAt ? "revoked" : "active"],
     }),
     campaigns: createEntityRepo<Campaign>(redis, keys, "campaign", {
       parse: (raw) => raw as Campaign,

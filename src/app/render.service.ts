@@ -1,0 +1,150 @@
+import path from "node:path";
+import type { TextVariant } from "../domain/campaign.js";
+import { type FailureReason, move, type Output } from "../domain/output.js";
+import { AttributionRefused, publicationView } from "../domain/publication.js";
+import type { Logger } from "../logger.js";
+import { CardError, renderCard } from "../render/card/card.render.js";
+import { sha256, writeFileAtomic } from "../render/files.js";
+import { TextTemplateError, type TextTemplates } from "../render/text/text.render.js";
+import type { Store } from "../store/store.js";
+import { loadBrandLogo } from "./brand.service.js";
+import { redactionHit } from "./safety.service.js";
+
+export type RenderDeps = { store: Store; dataDir: string; templates: TextTemplates; log: Logger };
+
+/** A render that will never succeed as things stand; the reason is saved on the output. */
+export class RenderFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+    readonly term?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const cardPath = (o: Pick<Output, "campaignId" | "id" | "encoding">) =>
+  path.join("outputs", o.campaignId, `${o.id}.${o.encoding === "jpeg" ? "jpg" : o.encoding}`);
+export const textPath = (o: Pick<Output, "campaignId" | "id">, variant: TextVariant) =>
+  path.join("outputs", o.campaignId, `${o.id}.${variant}.txt`);
+
+type Attempt = { number: number; final: boolean };
+
+/**
+ * queued → rendering → in_review, or failed with its reason. Safe to run twice: an output already past
+ * rendering is left alone, and files have deterministic paths written atomically.
+ */
+export async function renderOutput(deps: RenderDeps, id: string, attempt: Attempt): Promise<"rendered" | "skipped"> {
+  const { store } = deps;
+  const found = await store.outputs.get(id);
+  if (!found) throw new RenderFailure("error", `output ${id} does not exist`);
+  if (found.value.status !== "queued" && found.value.status !== "rendering") return "skipped";
+  const startedAt = new Date().toISOString();
+  const started = move(found.value, "rendering", startedAt, { attempts: attempt.number });
+  await store.outputs.commit({
+    writes: [store.outputs.write(started, found)],
+    audit:
+      found.value.status === "rendering"
+        ? []
+        : [{ actor: "render-worker", action: "output.rendering", entity: id, from: "queued", to: "rendering", at: startedAt }],
+  });
+  const rev = found.rev + 1;
+
+  try {
+    const done = await produce(deps, started);
+    const at = new Date().toISOString();
+    const finished = move(started, "in_review", at, { ...done, failure: undefined });
+    await store.outputs.commit({
+      writes: [{ ...store.outputs.write(finished, { value: started, rev }) }],
+      audit: [{ actor: "render-worker", action: "output.rendered", entity: id, from: "rendering", to: "in_review", at }],
+    });
+    return "rendered";
+  } catch (err) {
+    const failure =
+      err instanceof RenderFailure ? err : attempt.final ? new RenderFailure("error", (err as Error).message) : undefined;
+    if (failure) await markFailed(store, { value: started, rev }, failure, attempt.number);
+    throw failure ?? err;
+  }
+}
+
+async function markFailed(store: Store, current: { value: Output; rev: number }, f: RenderFailure, attempts: number) {
+  const at = new Date().toISOString();
+  const failed = move(current.value, "failed", at, { failure: { reason: f.reason, message: f.message, at, attempts, term: f.term } });
+  await store.outputs.commit({
+    writes: [store.outputs.write(failed, current)],
+    audit: [{ actor: "render-worker", action: "output.failed", entity: failed.id, from: "rendering", to: "failed", at, detail: f.reason }],
+  });
+}
+
+async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output>> {
+  const { store } = deps;
+  const [quote, speaker, campaign] = await Promise.all([
+    store.quotes.get(output.quoteId),
+    store.speakers.get(output.speakerId),
+    store.campaigns.get(output.campaignId),
+  ]);
+  if (!quote || quote.value.vetting.state !== "vetted") {
+    throw new RenderFailure("quote_not_vetted", `quote ${output.quoteId} is ${quote?.value.vetting.state ?? "gone"}, no longer vetted`);
+  }
+  if (!speaker || !campaign) throw new RenderFailure("error", "speaker or campaign is gone");
+
+  let view: ReturnType<typeof publicationView>;
+  try {
+    view = publicationView(quote.value, speaker.value, campaign.value, new Date());
+  } catch (err) {
+    if (err instanceof AttributionRefused) throw new RenderFailure(err.reason, err.message);
+    throw err;
+  }
+
+  const variants: Partial<Record<TextVariant, string>> = {};
+  for (const variant of campaign.value.textVariants) {
+    try {
+      variants[variant] = deps.templates.render(variant, view);
+    } catch (err) {
+      if (err instanceof TextTemplateError) throw new RenderFailure(err.reason, err.message);
+      throw err;
+    }
+  }
+
+  const hit = await redactionHit(store, speaker.value, [
+    ...Object.values(variants),
+    view.attribution,
+    view.source.citation,
+    view.quote.text,
+  ]);
+  if (hit) throw new RenderFailure("redaction", `matches redaction term ${hit.termId}`, hit.termId);
+
+  let card: Awaited<ReturnType<typeof renderCard>>;
+  try {
+    card = await renderCard({
+      format: output.format,
+      locale: output.locale,
+      direction: output.direction,
+      quote: view.quote.text,
+      attribution: view.attribution,
+      hashtags: view.campaign.hashtags,
+      brand: { ...campaign.value.brand, logoPng: await loadBrandLogo(store, campaign.value.brand) },
+      encoding: output.encoding,
+    });
+  } catch (err) {
+    if (err instanceof CardError) throw new RenderFailure(err.reason, err.message);
+    throw err;
+  }
+
+  const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
+  const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
+  await writeFileAtomic(path.join(deps.dataDir, files.card), card.bytes);
+  for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
+    const rel = textPath(output, variant);
+    files.text[variant] = rel;
+    sums[rel] = sha256(text);
+    await writeFileAtomic(path.join(deps.dataDir, rel), text);
+  }
+  return {
+    files,
+    sha256: sums,
+    variants,
+    fontSize: card.fontSize,
+    published: { attribution: view.attribution, citation: view.source.citation, quoteText: view.quote.text },
+  };
+}

@@ -1,0 +1,63 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { exportSlot } from "../app/export.service.js";
+import { AppError } from "../domain/errors.js";
+import { verifyBundle } from "../export/verify.js";
+import type { CliContext } from "./context.js";
+import { table } from "./table.js";
+
+export function registerExportCommands(program: Command, ctx: CliContext) {
+  program
+    .command("export <campaign>")
+    .description("drop the campaign's approved outputs as a bundle now (same code as a scheduled drop)")
+    .requiredOption("--now", "export for the current moment as the slot")
+    .requiredOption("--as <user>", "who forces the drop")
+    .action(async (campaign: string, o: { as: string }) => {
+      const store = await ctx.store();
+      const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const r = await exportSlot(
+        { store, dataDir: ctx.config.dataDir, exportDir: ctx.config.exportDir, log: ctx.log },
+        { campaignId: campaign, slot, actor: o.as },
+      );
+      if (r.status === "empty") {
+        ctx.print(`${campaign}: nothing approved to drop for ${slot.toISOString()}; no bundle written`);
+        return;
+      }
+      const b = r.bundle;
+      ctx.print(`${b.id}: ${b.outputIds.length} outputs, ${b.takedowns.length} takedowns`);
+      ctx.print(`  ${path.join(ctx.config.exportDir, b.dir, "bundle.zip")}`);
+      ctx.print(`  sha256 ${b.zipSha256}`);
+    });
+
+  const bundles = program.command("bundles").description("exported bundles");
+  bundles
+    .command("list")
+    .option("--campaign <id>", "only this campaign")
+    .option("--json", "print JSON")
+    .action(async (o: { campaign?: string; json?: boolean }) => {
+      const store = await ctx.store();
+      const list = (await store.bundles.list(o.campaign ? [`campaign:${o.campaign}`] : [])).sort((a, b) => a.slot.localeCompare(b.slot));
+      if (o.json) return ctx.json(list);
+      ctx.print(
+        table(
+          ["ID", "CAMPAIGN", "SLOT", "STATUS", "OUTPUTS", "TAKEDOWNS", "PATH"],
+          list.map((b) => [b.id, b.campaignId, b.slot, b.status, String(b.outputIds.length), String(b.takedowns.length), path.join(ctx.config.exportDir, b.dir)]),
+          80,
+        ),
+      );
+    });
+  bundles
+    .command("verify <path>")
+    .description("recompute every checksum of a bundle (its folder or bundle.zip) against its manifest")
+    .action(async (target: string) => {
+      let result: Awaited<ReturnType<typeof verifyBundle>>;
+      try {
+        result = await verifyBundle(target);
+      } catch (err) {
+        throw new AppError("invalid_input", `${target}: not a readable bundle: ${(err as Error).message}`);
+      }
+      for (const p of result.problems) ctx.io.err(`${p}\n`);
+      if (!result.ok) throw new AppError("conflict", `${result.zip}: ${result.problems.length} problem(s)`);
+      ctx.print(`${result.zip}: ok, ${result.entries} entries match the manifest`);
+    });
+}

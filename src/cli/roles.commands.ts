@@ -1,0 +1,49 @@
+import type { Command } from "commander";
+import { serveRuntime } from "../http/server.js";
+import { startScheduler } from "../schedule/scheduler.js";
+import type { CliContext } from "./context.js";
+import { positiveInt } from "./parse.js";
+import { waitForShutdown } from "./signals.js";
+
+/** The long-running roles: together in one process (`start`, the embedded default) or apart. */
+export function registerRoleCommands(program: Command, ctx: CliContext) {
+  program
+    .command("start")
+    .description("API, review page, render and export workers and the scheduler, in one process")
+    .option("--concurrency <n>", "renders in flight", "2")
+    .action(async (o: { concurrency: string }) => {
+      const rt = await ctx.runtime();
+      rt.startRenderWorker(positiveInt("concurrency", o.concurrency));
+      rt.startExportWorker();
+      const scheduler = await startScheduler({ store: rt.store, queues: rt.queues, log: rt.log, catchUpHours: ctx.config.catchUpHours });
+      ctx.cleanups.push(() => scheduler.close());
+      const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
+      ctx.cleanups.push(() => server.close());
+      rt.log.info({ url: server.url }, `testimony is up: review page at ${server.url}/review`);
+      await waitForShutdown(rt.log);
+    });
+
+  program
+    .command("serve")
+    .description("the HTTP API and review page only")
+    .action(async () => {
+      const rt = await ctx.runtime();
+      const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
+      ctx.cleanups.push(() => server.close());
+      rt.log.info({ url: server.url }, "serving");
+      await waitForShutdown(rt.log);
+    });
+
+  program
+    .command("schedule")
+    .description("the drop scheduler only: enqueues export jobs on each campaign's cron schedule")
+    .option("--with-export-worker", "also run an export worker in this process")
+    .action(async (o: { withExportWorker?: boolean }) => {
+      const rt = await ctx.runtime();
+      if (o.withExportWorker) rt.startExportWorker();
+      const scheduler = await startScheduler({ store: rt.store, queues: rt.queues, log: rt.log, catchUpHours: ctx.config.catchUpHours });
+      ctx.cleanups.push(() => scheduler.close());
+      rt.log.info("scheduler started");
+      await waitForShutdown(rt.log);
+    });
+}

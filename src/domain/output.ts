@@ -1,0 +1,108 @@
+import { AppError } from "./errors.js";
+import { stableId } from "./ids.js";
+import type { Direction } from "./locale.js";
+import type { Encoding, Format, TextVariant } from "./campaign.js";
+import type { Narrative } from "./narrative.js";
+
+export const OUTPUT_STATES = [
+  "queued",
+  "rendering",
+  "in_review",
+  "approved",
+  "rejected",
+  "failed",
+  "exported",
+  "withdrawn",
+] as const;
+export type OutputState = (typeof OUTPUT_STATES)[number];
+
+export type FailureReason =
+  | "quote_not_vetted"
+  | "consent"
+  | "attribution"
+  | "template"
+  | "variant_too_long"
+  | "cannot_fit"
+  | "redaction"
+  | "bad_brand"
+  | "error";
+
+export type Decision = { decision: "approved" | "rejected"; by: string; at: string; comment?: string };
+
+export type Output = {
+  id: string;
+  campaignId: string;
+  quoteId: string;
+  speakerId: string;
+  locale: string;
+  direction: Direction;
+  narrative: Narrative;
+  format: Format;
+  encoding: Encoding;
+  templateVersion: string;
+  brandVersion: string;
+  status: OutputState;
+  queuedBy: string;
+  queuedAt: string;
+  updatedAt: string;
+  attempts: number;
+  failure?: { reason: FailureReason; message: string; at: string; attempts: number; term?: string };
+  /** Paths relative to DATA_DIR. */
+  files?: { card: string; text: Partial<Record<TextVariant, string>> };
+  sha256?: Record<string, string>;
+  variants?: Partial<Record<TextVariant, string>>;
+  /** What was rendered, as published: kept so review and export show exactly what the card says. */
+  published?: { attribution: string; citation: string; quoteText: string };
+  fontSize?: number;
+  decisions: Decision[];
+  missedDrops: string[];
+  bundleId?: string;
+  exportedAt?: string;
+  withdrawnAt?: string;
+};
+
+/** Same campaign, words, locale, format, templates and brand → same id, so queueing again adds nothing. */
+export function outputId(parts: {
+  campaignId: string;
+  quoteId: string;
+  quoteText: string;
+  locale: string;
+  format: Format;
+  templateVersion: string;
+  brandVersion: string;
+}): string {
+  return stableId(
+    "o",
+    parts.campaignId,
+    parts.quoteId,
+    parts.quoteText,
+    parts.locale,
+    parts.format,
+    parts.templateVersion,
+    parts.brandVersion,
+  );
+}
+
+const ALLOWED: Record<OutputState, OutputState[]> = {
+  queued: ["rendering", "failed", "withdrawn"],
+  // rendering → rendering: a stalled job picked up again after its worker died.
+  rendering: ["rendering", "in_review", "failed", "queued", "withdrawn"],
+  in_review: ["approved", "rejected", "withdrawn"],
+  // approved → failed: a redaction term added after approval is caught at export.
+  approved: ["exported", "withdrawn", "failed"],
+  rejected: ["withdrawn"],
+  failed: ["queued", "withdrawn"],
+  exported: [],
+  withdrawn: [],
+};
+
+export function canMove(from: OutputState, to: OutputState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+export function move(output: Output, to: OutputState, at: string, patch: Partial<Output> = {}): Output {
+  if (!canMove(output.status, to)) {
+    throw new AppError("invalid_state", `output ${output.id} is ${output.status}, it cannot become ${to}`);
+  }
+  return { ...output, ...patch, status: to, updatedAt: at };
+}

@@ -1,0 +1,48 @@
+import { type ConnectionOptions, type JobsOptions, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Keys } from "../store/keys.js";
+
+/** One typed map of queue names to job payloads, used when adding and when handling. Ids only. */
+export type JobMap = {
+  render: { outputId: string };
+  export: { campaignId: string; slot: string; actor: string };
+};
+export type QueueName = keyof JobMap;
+export const QUEUE_NAMES: QueueName[] = ["render", "export"];
+
+export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
+  render: {
+    attempts: 3,
+    backoff: { type: "exponential", delay: 1000 },
+    removeOnComplete: { count: 5000, age: 7 * 24 * 3600 },
+    removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
+  },
+  export: {
+    attempts: 5,
+    backoff: { type: "exponential", delay: 2000 },
+    removeOnComplete: { count: 1000, age: 30 * 24 * 3600 },
+    removeOnFail: { count: 1000, age: 30 * 24 * 3600 },
+  },
+};
+
+export type Queues = { [N in QueueName]: Queue<JobMap[N]> };
+
+/** Producers share the caller's fail-fast connection; BullMQ duplicates it where it must block. */
+export function createQueues(connection: Redis, keys: Keys): Queues {
+  const opts = { connection: connection as ConnectionOptions, prefix: keys.bullPrefix };
+  return {
+    render: new Queue<JobMap["render"]>("render", { ...opts, defaultJobOptions: JOB_DEFAULTS.render }),
+    export: new Queue<JobMap["export"]>("export", { ...opts, defaultJobOptions: JOB_DEFAULTS.export }),
+  };
+}
+
+export function createQueueEvents(name: QueueName, connection: Redis, keys: Keys): QueueEvents {
+  return new QueueEvents(name, { connection: connection.duplicate() as ConnectionOptions, prefix: keys.bullPrefix });
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
+
+/** Export job ids: one per campaign and slot, so every scheduler that fires for the slot adds the same job. */
+export const exportJobId = (campaignId: string, slot: Date) => `export-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;
