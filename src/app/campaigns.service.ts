@@ -53,7 +53,7 @@ export async function updateCampaign(
   where = "campaign",
   now = new Date(),
 ) {
-  const input = parseCampaign(raw, where);
+  const input = await withStoredLogo(store, parseCampaign(raw, where), where);
   const prev = await store.campaigns.get(input.id);
   if (!prev) throw notFound("campaign", input.id);
   const at = now.toISOString();

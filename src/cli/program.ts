@@ -7,6 +7,7 @@ import { registerExportCommands } from "./export.commands.js";
 import { registerPipelineCommands } from "./pipeline.commands.js";
 import { registerReviewCommands } from "./review.commands.js";
 import { registerRoleCommands } from "./roles.commands.js";
+import { registerSafetyCommands } from "./safety.commands.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -21,6 +22,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerReviewCommands(program, ctx);
   registerExportCommands(program, ctx);
   registerRoleCommands(program, ctx);
+  registerSafetyCommands(program, ctx);
   return program;
 }
 

@@ -29,6 +29,7 @@ export const PERMISSIONS = {
   read: ["staff", "reviewer", "admin"],
   "users:admin": ["admin"],
   "speakers:private": ["admin"],
+  "speakers:consent": ["staff", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

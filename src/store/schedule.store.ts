@@ -66,14 +66,20 @@ export function createScheduleStore(redis: Redis, keys: Keys) {
           ...batch.map((s) => slotKey(campaignId, s)),
           String(Math.max(1, Math.round(leaseMs))),
         );
-        for (const n of idx) won.push(batch[n - 1]!); if (process.env.BREAK_CLAIM) return slots;
+        for (const n of idx) won.push(batch[n - 1]!);
       }
       return won;
     },
 
     /** The slot's job is in the queue: remember it for `ttlSeconds` and raise the campaign's last slot. */
     async done(campaignId: string, slot: Date, ttlSeconds: number): Promise<void> {
-      await r.scheduleDone(2, lastKey(campaignId), slotKey(campaignId, slot), String(ttlSeconds), String(slot.getTime()));
+      await r.scheduleDone(
+        2,
+        lastKey(campaignId),
+        slotKey(campaignId, slot),
+        String(ttlSeconds),
+        String(slot.getTime()),
+      );
     },
 
     /** Enqueueing failed: drop our lease so the next sweep (here or elsewhere) retries the slot. */

@@ -9,7 +9,7 @@ export function createRenderWorker(
   deps: RenderDeps,
   connection: Redis,
   keys: Keys,
-  opts: { concurrency: number },
+  opts: { concurrency: number; lockDuration?: number; stalledInterval?: number },
 ): Worker<JobMap["render"], string> {
   const worker = new Worker<JobMap["render"], string>(
     "render",
@@ -29,7 +29,13 @@ export function createRenderWorker(
         throw err;
       }
     },
-    { connection: connection as ConnectionOptions, prefix: keys.bullPrefix, concurrency: opts.concurrency, autorun: true },
+    {
+      connection: connection as ConnectionOptions,
+      prefix: keys.bullPrefix,
+      concurrency: opts.concurrency,
+      lockDuration: opts.lockDuration,
+      stalledInterval: opts.stalledInterval,
+    },
   );
   worker.on("error", (err) => deps.log.error({ err }, "render worker error"));
   return worker;

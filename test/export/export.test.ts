@@ -153,7 +153,7 @@ describe("export crash safety (child process, SIGKILL)", () => {
       const env = await setup(`crash-${step}`);
       const child = path.join(import.meta.dirname, "..", "children", "export-child.ts");
       const args = [child, REDIS_URL, env.prefix, env.dataDir, env.exportDir, "why-they-left", SLOT.toISOString(), step];
-      const killed = await run("npx", ["tsx", ...args]).then(
+      const killed = await run(process.execPath, ["--import", "tsx", ...args]).then(
         () => "exited",
         (e: { signal?: string }) => e.signal,
       );
@@ -164,7 +164,7 @@ describe("export crash safety (child process, SIGKILL)", () => {
       const statuses = (await env.store.outputs.getMany(env.outputs.map((o) => o.id))).map((v) => v.value.status);
       expect(statuses).toEqual(["approved", "approved", "in_review"]);
 
-      const rerun = await run("npx", ["tsx", ...args.slice(0, -1), "none"]);
+      const rerun = await run(process.execPath, ["--import", "tsx", ...args.slice(0, -1), "none"]);
       expect(rerun.stdout.trim()).toBe("written");
       expect((await readdir(campaignDir)).filter((n) => !n.startsWith("."))).toEqual(["2026-11-23T06-00-00Z"]);
       expect((await readdir(campaignDir)).filter((n) => n.startsWith("."))).toEqual([]);

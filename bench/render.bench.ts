@@ -1,0 +1,320 @@
+/**
+ * Card rendering throughput: our sharp renderer against satori + @resvg/resvg-js drawing the same
+ * card, and against the encode floor (sharp encoding the card's background alone to PNG).
+ * Each engine runs in its own child process, so its peak RSS is its own.
+ *
+ *   npx tsx bench/render.bench.ts [--reps 3] [--cards 20]
+ */
+import { fork } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import sharp from "sharp";
+import { FORMAT_NAMES, FORMATS, type Format } from "../src/domain/campaign.js";
+import { FONTS_DIR } from "../src/paths.js";
+import { baseLayer } from "../src/render/card/base-layer.js";
+import { normaliseBrandImage } from "../src/render/card/brand-image.js";
+import { type CardInput, renderCard } from "../src/render/card/card.render.js";
+import { ENCODE_OPTIONS } from "../src/render/card/encode.js";
+import { layoutFor } from "../src/render/card/layout.js";
+
+type Engine = "sharp" | "satori+resvg" | "encode floor";
+type Script = "latin" | "arabic";
+export type RenderBenchRow = {
+  engine: Engine;
+  format: Format;
+  script: Script;
+  concurrency: 1 | 2;
+  cardsPerSec: number;
+  msPerCard: number;
+  /** Peak RSS of the engine's whole child process, MiB. */
+  peakRssMiB: number;
+};
+type Options = { reps: number; cardsPerRep: number };
+type ChildResult = { rows: Omit<RenderBenchRow, "peakRssMiB">[]; sizes: Record<string, number>; peakRssMiB: number };
+
+const SCRIPTS: Script[] = ["latin", "arabic"];
+const SENTENCES: Record<Script, string[]> = {
+  latin: [
+    "They promised us justice and a state for Muslims.",
+    "What I found was cruelty, and commanders who lived in villas while we went hungry.",
+    "In 2015 I watched a friend executed for asking to go home.",
+    "Children were taught to behead dolls.",
+    "That was the day I understood it was all a lie.",
+    "We walked for three nights to reach the border.",
+    "Nobody tells you that the men who recruit you never come themselves.",
+  ],
+  arabic: [
+    "وعدونا بالعدل وبدولة للمسلمين.",
+    "لكننا وجدنا القسوة، والقادة يعيشون في القصور بينما نجوع.",
+    "في عام 2015 رأيت صديقي يُعدم لأنه طلب العودة إلى بيته.",
+    "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم.",
+    "في ذلك اليوم فهمت أن كل شيء كان كذبة.",
+    "مشينا ثلاث ليالٍ حتى وصلنا إلى الحدود.",
+    "#WhyTheyLeft لأن الذين جنّدونا لم يأتوا أبداً بأنفسهم.",
+  ],
+};
+const ATTRIBUTIONS: Record<Script, string[]> = {
+  latin: ["A British former fighter", "A former fighter from Tunisia", "A former recruiter"],
+  arabic: ["مقاتل سابق", "مقاتل سابق من تونس", "مجنِّد سابق"],
+};
+const HASHTAGS = ["#WhyTheyLeft", "#DefectorVoices"];
+const BRAND = { background: { from: "#13294b", to: "#0a1730" }, text: "#ffffff", accent: "#f2c14e" };
+const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="96" fill="#f2c14e"/><path d="M60 70h80v16H60zM60 100h80v16H60zM60 130h50v16H60z" fill="#13294b"/></svg>`;
+
+/** Every card gets its own quote (1 to 7 sentences, rotated), as a campaign's cards do. */
+function quoteFor(script: Script, i: number): string {
+  const pool = SENTENCES[script];
+  const count = 1 + ((i * 5) % 7);
+  return Array.from({ length: count }, (_, k) => pool[(i + k * 3) % pool.length]).join(" ") + ` (${i})`;
+}
+
+async function cardInput(format: Format, script: Script, i: number, logoPng: Buffer): Promise<CardInput> {
+  return {
+    format,
+    locale: script === "arabic" ? "ar" : "en",
+    direction: script === "arabic" ? "rtl" : "ltr",
+    quote: quoteFor(script, i),
+    attribution: ATTRIBUTIONS[script][i % 3]!,
+    hashtags: HASHTAGS,
+    brand: { ...BRAND, logoPng },
+    encoding: "png",
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** `n` jobs through `concurrency` lanes; milliseconds for all of them. */
+async function timed(n: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
+  return performance.now() - start;
+}
+
+type Job = (format: Format, script: Script, i: number) => Promise<unknown>;
+
+async function measure(engine: Engine, opts: Options, job: Job): Promise<ChildResult["rows"]> {
+  const rows: ChildResult["rows"] = [];
+  for (const format of FORMAT_NAMES) {
+    for (const script of SCRIPTS) {
+      for (const concurrency of [1, 2] as const) {
+        await timed(4, concurrency, (i) => job(format, script, 100_000 + i)); // warm-up
+        const perRep: number[] = [];
+        for (let rep = 0; rep < opts.reps; rep++) {
+          const first = rep * opts.cardsPerRep;
+          const ms = await timed(opts.cardsPerRep, concurrency, (i) => job(format, script, first + i));
+          perRep.push(ms / opts.cardsPerRep);
+        }
+        const msPerCard = median(perRep);
+        rows.push({ engine, format, script, concurrency, msPerCard, cardsPerSec: 1000 / msPerCard });
+      }
+    }
+  }
+  return rows;
+}
+
+async function sharpChild(opts: Options, logoPng: Buffer): Promise<ChildResult> {
+  const sizes: Record<string, number> = {};
+  const rows = await measure("sharp", opts, async (format, script, i) => {
+    const card = await renderCard(await cardInput(format, script, i, logoPng));
+    sizes[`${format}/${script}/${i}`] = card.fontSize;
+  });
+  return { rows, sizes, peakRssMiB: 0 };
+}
+
+async function floorChild(opts: Options): Promise<ChildResult> {
+  const rows = await measure("encode floor", opts, async (format) => {
+    const background = await baseLayer({
+      layout: layoutFor(format),
+      direction: "ltr",
+      top: [0x13, 0x29, 0x4b],
+      bottom: [0x0a, 0x17, 0x30],
+    });
+    const { width, height } = FORMATS[format];
+    return sharp(background.data, { raw: { width, height, channels: 3 } })
+      .png(ENCODE_OPTIONS.png)
+      .toBuffer();
+  });
+  return { rows, sizes: {}, peakRssMiB: 0 };
+}
+
+async function satoriChild(opts: Options, logoPng: Buffer, sizes: Record<string, number>): Promise<ChildResult> {
+  const [{ default: satori }, { Resvg, renderAsync }] = await Promise.all([
+    import("satori"),
+    import("@resvg/resvg-js"),
+  ]);
+  const font = (name: string, file: string, weight: 400 | 700) => ({
+    name,
+    data: readFileSync(path.join(FONTS_DIR, file)),
+    weight,
+    style: "normal" as const,
+  });
+  const fonts = [
+    font("Noto Sans", "NotoSans-Regular.ttf", 400),
+    font("Noto Sans", "NotoSans-Bold.ttf", 700),
+    font("Noto Naskh Arabic", "NotoNaskhArabic-Regular.ttf", 400),
+    font("Noto Naskh Arabic", "NotoNaskhArabic-Bold.ttf", 700),
+  ];
+  const logo = `data:image/png;base64,${logoPng.toString("base64")}`;
+  let lanes = 0;
+  const rows = await measure("satori+resvg", opts, async (format, script, i) => {
+    const input = await cardInput(format, script, i, logoPng);
+    const size = sizes[`${format}/${script}/${i}`] ?? 40;
+    const svg = await satori(satoriCard(input, size, logo) as never, { ...FORMATS[format], fonts });
+    const options = { fitTo: { mode: "original" as const }, font: { loadSystemFonts: false } };
+    // Two lanes in flight: let resvg render off the main thread, its best case.
+    lanes++;
+    if (lanes > 1) await renderAsync(svg, options).then((r) => r.asPng());
+    else new Resvg(svg, options).render().asPng();
+    lanes--;
+    // resvg-js issue 216: without a turn of the event loop between renders, RSS grows to gigabytes.
+    await new Promise((resolve) => setImmediate(resolve));
+  });
+  return { rows, sizes: {}, peakRssMiB: 0 };
+}
+
+type El = { type: string; props: Record<string, unknown> };
+const el = (type: string, style: Record<string, unknown>, children?: unknown, extra = {}): El => ({
+  type,
+  props: { style, children, ...extra },
+});
+
+/** The same card as satori markup (JSX-free element objects): same sizes, fonts, colours and logo. */
+function satoriCard(input: CardInput, fontSize: number, logo: string): El {
+  const L = layoutFor(input.format);
+  const rtl = input.direction === "rtl";
+  const family = rtl ? "Noto Naskh Arabic" : "Noto Sans";
+  const edge = rtl ? "flex-end" : "flex-start";
+  const bg = BRAND.background;
+  const group = [
+    L.mark ? el("div", { fontSize: L.mark.size, lineHeight: 1, height: L.mark.size * 0.4, color: BRAND.accent }, "\u201c") : null,
+    el("div", { fontSize, lineHeight: 1.36, textAlign: rtl ? "right" : "left" }, input.quote),
+    el("div", { width: L.rule.width, height: L.rule.thickness, backgroundColor: BRAND.accent, marginTop: L.rule.gap }),
+    el("div", { fontSize: L.attribution.size, opacity: 0.82, marginTop: L.attribution.gap }, `\u2014 ${input.attribution}`),
+  ].filter(Boolean);
+  const footer = el("div", { display: "flex", flexDirection: rtl ? "row-reverse" : "row", justifyContent: "space-between", alignItems: "center", height: L.footer.height }, [
+    el("div", { fontSize: L.footer.hashtagSize, fontWeight: 700, color: BRAND.accent }, input.hashtags.join("   ")),
+    el("img", {}, undefined, { src: logo, width: L.logo.width, height: L.logo.height }),
+  ]);
+  return el(
+    "div",
+    {
+      width: L.width,
+      height: L.height,
+      display: "flex",
+      flexDirection: "column",
+      padding: L.safe.left,
+      backgroundImage: `linear-gradient(to bottom, ${bg.from}, ${bg.to})`,
+      color: BRAND.text,
+      fontFamily: family,
+    },
+    [el("div", { display: "flex", flexDirection: "column", flexGrow: 1, justifyContent: "center", alignItems: edge }, group), footer],
+  );
+}
+
+// ---- parent: one child process per engine, then the report ----
+
+type Machine = { cpu: string; cores: number; node: string; sharp: string; libvips: string; date: string };
+type ChildRequest = { engine: Engine; opts: Options; logoPng: string; sizes: Record<string, number> };
+const THIS_FILE = fileURLToPath(import.meta.url);
+
+function runChild(request: ChildRequest): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(THIS_FILE, ["--child"], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    let result: ChildResult | undefined;
+    child.on("message", (m) => {
+      result = m as ChildResult;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      result ? resolve(result) : reject(new Error(`${request.engine} bench child exited with ${code}`)),
+    );
+    child.send(request);
+  });
+}
+
+async function childMain(request: ChildRequest): Promise<void> {
+  const logoPng = Buffer.from(request.logoPng, "base64");
+  const result =
+    request.engine === "sharp"
+      ? await sharpChild(request.opts, logoPng)
+      : request.engine === "encode floor"
+        ? await floorChild(request.opts)
+        : await satoriChild(request.opts, logoPng, request.sizes);
+  result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.send!(result, () => process.exit(0));
+}
+
+export async function runRenderBench(
+  options: { reps?: number; cardsPerRep?: number } = {},
+): Promise<{ rows: RenderBenchRow[]; markdown: string; machine: Machine }> {
+  const opts = { reps: Math.max(3, options.reps ?? 3), cardsPerRep: options.cardsPerRep ?? 20 };
+  const logoPng = (await normaliseBrandImage(Buffer.from(LOGO_SVG))).toString("base64");
+  const rows: RenderBenchRow[] = [];
+  let sizes: Record<string, number> = {};
+  const peaks: Partial<Record<Engine, number>> = {};
+  for (const engine of ["sharp", "encode floor", "satori+resvg"] as const) {
+    const result = await runChild({ engine, opts, logoPng, sizes });
+    if (engine === "sharp") sizes = result.sizes;
+    peaks[engine] = result.peakRssMiB;
+    rows.push(...result.rows.map((r) => ({ ...r, peakRssMiB: result.peakRssMiB })));
+  }
+  const machine: Machine = {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    node: process.version,
+    sharp: sharp.versions.sharp ?? "?",
+    libvips: sharp.versions.vips,
+    date: new Date().toISOString(),
+  };
+  return { rows, markdown: toMarkdown(rows, peaks, machine, opts), machine };
+}
+
+function toMarkdown(rows: RenderBenchRow[], peaks: Partial<Record<Engine, number>>, m: Machine, o: Options): string {
+  const find = (engine: Engine, r: RenderBenchRow) =>
+    rows.find((x) => x.engine === engine && x.format === r.format && x.script === r.script && x.concurrency === r.concurrency)!;
+  const f1 = (n: number) => n.toFixed(1);
+  const lines = [
+    "## Card rendering",
+    "",
+    `${m.cpu}, ${m.cores} cores, Node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ${m.date}.`,
+    `Median of ${o.reps} repetitions of ${o.cardsPerRep} cards after a warm-up; every card has its own quote; PNG.`,
+    "",
+    "| format | script | in flight | sharp cards/s | ms/card | satori+resvg cards/s | encode floor cards/s | sharp ÷ satori (speed) | sharp ÷ floor (time) |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows.filter((x) => x.engine === "sharp")) {
+    const satori = find("satori+resvg", r);
+    const floor = find("encode floor", r);
+    lines.push(
+      `| ${r.format} | ${r.script} | ${r.concurrency} | ${f1(r.cardsPerSec)} | ${f1(r.msPerCard)} | ${f1(satori.cardsPerSec)} | ${f1(floor.cardsPerSec)} | ${(r.cardsPerSec / satori.cardsPerSec).toFixed(2)}× | ${(r.msPerCard / floor.msPerCard).toFixed(2)}× |`,
+    );
+  }
+  const peak = (e: Engine) => `${e} ${Math.round(peaks[e] ?? 0)} MiB`;
+  lines.push("", `Peak RSS per engine process: ${peak("sharp")}, ${peak("satori+resvg")}, ${peak("encode floor")}.`, "");
+  return lines.join("\n");
+}
+
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes("--child")) {
+    process.once("message", (request) => void childMain(request as ChildRequest));
+  } else {
+    const result = await runRenderBench({ reps: argValue("--reps"), cardsPerRep: argValue("--cards") });
+    console.log(result.markdown);
+    const dir = fileURLToPath(new URL("./results/", import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "render.md"), result.markdown);
+    writeFileSync(path.join(dir, "render.json"), `${JSON.stringify({ machine: result.machine, rows: result.rows }, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { coverage } from "../app/coverage.service.js";
+import { ackTakedowns, addRedaction, pendingTakedowns, withdrawConsent } from "../app/safety.service.js";
+import type { CliContext } from "./context.js";
+import { table } from "./table.js";
+
+export function registerSafetyCommands(program: Command, ctx: CliContext) {
+  const speakers = program.commands.find((c) => c.name() === "speakers")!;
+  speakers
+    .command("withdraw <id>")
+    .description("record withdrawn consent: unexported outputs are withdrawn, dropped ones become takedowns")
+    .requiredOption("--as <user>", "who records the withdrawal")
+    .option("--reason <text>", "why (kept in the audit trail)")
+    .action(async (id: string, o: { as: string; reason?: string }) => {
+      const r = await withdrawConsent(await ctx.store(), id, o.as, o.reason);
+      ctx.print(`${id}: consent withdrawn; ${r.withdrawn} outputs withdrawn, ${r.takedowns} takedowns for later bundles`);
+    });
+
+  const redactions = program.command("redactions").description("terms that must never appear in any output");
+  redactions
+    .command("add <term>")
+    .option("--speaker <id>", "only for this speaker's outputs (default: everyone's)")
+    .option("--as <user>", "who adds it", "cli")
+    .action(async (term: string, o: { speaker?: string; as: string }) => {
+      const r = await addRedaction(await ctx.store(), term, o.as, o.speaker);
+      ctx.print(`${r.id}: ${r.created ? "added" : "exists already"}`);
+    });
+
+  const bundles = program.commands.find((c) => c.name() === "bundles")!;
+  bundles
+    .command("takedowns <campaign>")
+    .description("output ids every later bundle lists for takedown until acknowledged")
+    .option("--json", "print JSON")
+    .action(async (campaign: string, o: { json?: boolean }) => {
+      const ids = await pendingTakedowns(await ctx.store(), campaign);
+      if (o.json) return ctx.json(ids);
+      ctx.print(ids.length ? ids.join("\n") : "(none)");
+    });
+  bundles
+    .command("ack-takedown <campaign> <ids...>")
+    .description("acknowledge that dropped outputs were taken down: later bundles stop listing them")
+    .requiredOption("--as <user>", "who acknowledges")
+    .action(async (campaign: string, ids: string[], o: { as: string }) => {
+      const n = await ackTakedowns(await ctx.store(), campaign, ids, o.as);
+      ctx.print(`${campaign}: ${n} takedowns acknowledged`);
+    });
+
+  const report = program.command("report").description("reports");
+  report
+    .command("coverage <campaign>")
+    .description("vetted quotes, approved and exported outputs by narrative × locale × format; empty cells marked")
+    .option("--json", "print JSON")
+    .action(async (campaign: string, o: { json?: boolean }) => {
+      const c = await coverage(await ctx.store(), campaign);
+      if (o.json) return ctx.json(c);
+      ctx.print(
+        table(
+          ["NARRATIVE", "LOCALE", "FORMAT", "VETTED QUOTES", "APPROVED", "EXPORTED", ""],
+          c.cells.map((x) => [x.narrative, x.locale, x.format, String(x.vettedQuotes), String(x.approved), String(x.exported), x.empty ? "EMPTY" : ""]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import Handlebars from "handlebars";
+import { TEMPLATES_DIR } from "../../paths.js";
+
+export type Pages = { render(name: string, data: Record<string, unknown>): string };
+
+/**
+ * src/templates/pages: `layout.hbs` and `_name.hbs` are partials, the rest are pages. HTML escaping
+ * stays on (`{{ }}` everywhere); pages wrap themselves in the layout with a partial block, so no
+ * triple-stash is needed anywhere. Prototype access stays at Handlebars' safe default.
+ */
+export function loadPages(dir = path.join(TEMPLATES_DIR, "pages")): Pages {
+  const hb = Handlebars.create();
+  const pages = new Map<string, HandlebarsTemplateDelegate>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".hbs"))) {
+    const source = readFileSync(path.join(dir, file), "utf8");
+    const name = file.replace(/\.hbs$/, "");
+    if (name === "layout") hb.registerPartial("layout", source);
+    else if (name.startsWith("_")) hb.registerPartial(name.slice(1), source);
+    else pages.set(name, hb.compile(source));
+  }
+  return {
+    render(name, data) {
+      const page = pages.get(name);
+      if (!page) throw new Error(`no page template ${name}`);
+      return page(data);
+    },
+  };
+}
+
+/** CSS and the page script, read once; served by route so the CSP can forbid inline code. */
+export function loadAssets(
+  dir = path.join(TEMPLATES_DIR, "pages"),
+): Map<string, { body: string; type: string }> {
+  return new Map([
+    [
+      "review.css",
+      { body: readFileSync(path.join(dir, "review.css"), "utf8"), type: "text/css; charset=utf-8" },
+    ],
+    [
+      "review.js",
+      { body: readFileSync(path.join(dir, "review.js"), "utf8"), type: "text/javascript; charset=utf-8" },
+    ],
+  ]);
+}

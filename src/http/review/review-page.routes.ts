@@ -1,0 +1,103 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { getOutput, listOutputs } from "../../app/review.service.js";
+import type { Campaign } from "../../domain/campaign.js";
+import { AppError } from "../../domain/errors.js";
+import type { Output } from "../../domain/output.js";
+import type { Quote } from "../../domain/quote.js";
+import { can } from "../../domain/user.js";
+import { readCard } from "../card-file.js";
+import type { HttpDeps } from "../deps.js";
+import { idParam } from "../schemas.js";
+import { loadAssets, type Pages } from "./pages.js";
+import { cardView, filterOptions } from "./view-model.js";
+
+const MAX_CARDS = 120;
+
+const pageQuery = z.object({
+  campaign: z.string().max(64).optional(),
+  locale: z.string().max(35).optional(),
+  narrative: z.string().max(32).optional(),
+  approved: z.coerce.number().int().min(0).optional(),
+  failed: z.coerce.number().int().min(0).optional(),
+});
+
+const session = (permission: "read") => ({
+  access: { auth: "session" as const, permission },
+  loginRedirect: true,
+});
+
+export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
+  const { store } = deps;
+  const assets = loadAssets();
+
+  app.get("/", { config: { access: { auth: "public" } } }, (_req, reply) => reply.redirect("/review", 302));
+
+  app.get(
+    "/review/assets/:file",
+    {
+      config: { access: { auth: "public" } },
+      schema: { params: z.object({ file: z.enum(["review.css", "review.js"]) }) },
+    },
+    async (req, reply) => {
+      const asset = assets.get((req.params as { file: string }).file)!;
+      return reply.type(asset.type).header("cache-control", "no-cache").send(asset.body);
+    },
+  );
+
+  app.get("/review", { config: session("read"), schema: { querystring: pageQuery } }, async (req, reply) => {
+    const q = req.query as z.output<typeof pageQuery>;
+    const user = req.user!;
+    const all = await listOutputs(store, { status: "in_review" });
+    const matching = all.filter(
+      (o) =>
+        (!q.campaign || o.campaignId === q.campaign) &&
+        (!q.locale || o.locale === q.locale) &&
+        (!q.narrative || o.narrative === q.narrative),
+    );
+    const shown = matching.slice(0, MAX_CARDS);
+    const campaigns = new Map<string, Campaign>((await store.campaigns.list()).map((c) => [c.id, c]));
+    const quoteIds = [...new Set(shown.map((o) => o.quoteId))];
+    const quotes = new Map<string, Quote>(
+      (await store.quotes.getMany(quoteIds)).map((v) => [v.value.id, v.value]),
+    );
+    const siblings = new Map<string, Output[]>(
+      await Promise.all(quoteIds.map(async (id) => [id, await store.outputs.list([`quote:${id}`])] as const)),
+    );
+    const canReview = can(user, "review");
+    const ctx = { campaigns, quotes, siblings, user, canReview };
+    const flash =
+      q.approved !== undefined
+        ? `${q.approved} approved${q.failed ? `, ${q.failed} not approved (already decided, or your own work)` : ""}.`
+        : undefined;
+    const html = pages.render("review", {
+      title: "Review",
+      user: { id: user.id, roles: user.roles.join(", ") },
+      csrf: req.session!.csrf,
+      canReview,
+      cards: shown.map((o) => cardView(o, ctx)),
+      shown: shown.length,
+      total: matching.length,
+      single: matching.length === 1,
+      truncated: matching.length > shown.length,
+      filtered: Boolean(q.campaign || q.locale || q.narrative),
+      filters: filterOptions(all, campaigns, q),
+      flash,
+    });
+    return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
+  });
+
+  app.get(
+    "/review/cards/:id",
+    { config: { ...session("read"), loginRedirect: false, entity: "output" }, schema: { params: idParam } },
+    async (req, reply) => {
+      const output = await getOutput(store, (req.params as { id: string }).id);
+      if (output.status === "queued" || output.status === "rendering") {
+        throw new AppError("not_found", `output ${output.id} is not rendered yet`);
+      }
+      const card = await readCard(deps.dataDir, output);
+      if (card.etag) reply.header("etag", card.etag);
+      return reply.type(card.type).header("cache-control", "private, max-age=300").send(card.bytes);
+    },
+  );
+}

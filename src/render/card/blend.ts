@@ -1,0 +1,90 @@
+import type { TextMask } from "./text-layer.js";
+
+/**
+ * The card is assembled as raw RGB in a Buffer and handed to sharp once, for encoding. Blending a
+ * few masks here costs about a millisecond; libvips' composite converts every layer to a
+ * full-size float image first, which measured ten times slower than encoding the whole card.
+ */
+export type Canvas = { data: Buffer; width: number; height: number };
+export type Rgb = readonly [number, number, number];
+
+/** Paints `rgb` through `mask` (coverage 0..255) at (left, top), scaled by `opacity`. */
+export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: number, rgb: Rgb, opacity = 1) {
+  const [r, g, b] = rgb;
+  const alphaScale = Math.round(opacity * 256);
+  const out = canvas.data;
+  const src = mask.data;
+  // Most of a text mask is empty: where the buffer allows it, test four pixels with one read.
+  const words = src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length >> 2) : undefined;
+  const x0 = Math.max(0, -left);
+  const x1 = Math.min(mask.width, canvas.width - left);
+  const y1 = Math.min(mask.height, canvas.height - top);
+  for (let y = Math.max(0, -top); y < y1; y++) {
+    let s = y * mask.width + x0;
+    const end = y * mask.width + x1;
+    let d = ((top + y) * canvas.width + left + x0) * 3;
+    while (s < end) {
+      if (words && (s & 3) === 0 && s + 4 <= end && words[s >> 2] === 0) {
+        s += 4;
+        d += 12;
+        continue;
+      }
+      const coverage = src[s]!;
+      if (coverage !== 0) {
+        // a in 0..65280 (coverage * 256 * opacity); exact for opacity 1 and coverage 255.
+        const a = coverage * alphaScale;
+        if (a >= 65280) {
+          out[d] = r;
+          out[d + 1] = g;
+          out[d + 2] = b;
+        } else {
+          // Storing into a Uint8Array truncates, so the + 32640 rounds.
+          const keep = 65280 - a;
+          out[d] = (out[d]! * keep + r * a + 32640) / 65280;
+          out[d + 1] = (out[d + 1]! * keep + g * a + 32640) / 65280;
+          out[d + 2] = (out[d + 2]! * keep + b * a + 32640) / 65280;
+        }
+      }
+      s++;
+      d += 3;
+    }
+  }
+}
+
+/** Straight (not premultiplied) RGBA, as sharp's raw output gives it, over the canvas. */
+export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: number) {
+  const out = canvas.data;
+  for (let y = 0; y < rgba.height; y++) {
+    const cy = top + y;
+    if (cy < 0 || cy >= canvas.height) continue;
+    for (let x = 0; x < rgba.width; x++) {
+      const cx = left + x;
+      if (cx < 0 || cx >= canvas.width) continue;
+      const s = (y * rgba.width + x) * 4;
+      const a = rgba.data[s + 3]!;
+      if (a === 0) continue;
+      const d = (cy * canvas.width + cx) * 3;
+      for (let c = 0; c < 3; c++) out[d + c] = (out[d + c]! * (255 - a) + rgba.data[s + c]! * a + 127) / 255;
+    }
+  }
+}
+
+export function fillRect(canvas: Canvas, left: number, top: number, width: number, height: number, rgb: Rgb) {
+  const pattern = Buffer.from(rgb);
+  const x0 = Math.max(0, left);
+  const x1 = Math.min(canvas.width, left + width);
+  if (x1 <= x0) return;
+  for (let y = Math.max(0, top); y < Math.min(canvas.height, top + height); y++) {
+    canvas.data.fill(pattern, (y * canvas.width + x0) * 3, (y * canvas.width + x1) * 3);
+  }
+}
+
+/** A mask flipped left to right (the quotation mark of right-to-left cards). */
+export function mirrorMask(mask: TextMask): TextMask {
+  const data = Buffer.alloc(mask.data.length);
+  for (let y = 0; y < mask.height; y++) {
+    const row = y * mask.width;
+    for (let x = 0; x < mask.width; x++) data[row + x] = mask.data[row + mask.width - 1 - x]!;
+  }
+  return { data, width: mask.width, height: mask.height };
+}

@@ -1,0 +1,117 @@
+import { contextualForms } from "./arabic-forms.js";
+import type { Face } from "./fonts.js";
+
+/**
+ * A cheap model of Pango's greedy word wrap, from the fonts' advance widths. It ignores kerning and
+ * only approximates Arabic shaping, so it is an estimate: fit.ts verifies every size it picks by
+ * rendering, and corrects the model with what the render shows.
+ */
+
+type Word = {
+  /** Advances of the word's glyphs in font units; Pango rounds each to whole pixels (hinted metrics). */
+  advances: Float64Array;
+  /** Advances of the spaces after it, which hang past the line end instead of counting. */
+  trailing: Float64Array;
+  /** Vertical extent of its glyphs, in font units from the baseline. */
+  yMax: number;
+  yMin: number;
+};
+export type Prepared = { face: Face; paragraphs: Word[][] };
+
+const ZERO_WIDTH = /[\u200b-\u200f\u2066-\u2069\u202a-\u202e\u0300-\u036f\u064b-\u065f\u0670]/u;
+const SPACE = /[ \u00a0\u2000-\u200a\u3000]/u;
+
+type Glyph = { advance: number; yMax: number; yMin: number };
+
+function glyphOf(face: Face, cp: number): Glyph {
+  const em = face.metrics.unitsPerEm;
+  if (SPACE.test(String.fromCodePoint(cp))) return { advance: face.metrics.advance(0x20) ?? em / 4, yMax: 0, yMin: 0 };
+  const own = face.metrics.extent(cp);
+  if (own) return { advance: face.metrics.advance(cp)!, yMax: own.yMax, yMin: own.yMin };
+  const fallback = face.fallback?.extent(cp);
+  if (fallback) {
+    const k = em / face.fallback!.unitsPerEm;
+    return { advance: face.fallback!.advance(cp)! * k, yMax: fallback.yMax * k, yMin: fallback.yMin * k };
+  }
+  if (ZERO_WIDTH.test(String.fromCodePoint(cp))) return { advance: 0, yMax: 0, yMin: 0 };
+  // A code point neither font has is drawn as a missing-glyph box about this size.
+  return { advance: em * 0.6, yMax: em * 0.75, yMin: 0 };
+}
+
+/** Break opportunities: after spaces, and after hyphens and dashes (UAX #14 classes BA/B2 and HY). */
+function splitWords(paragraph: string): { word: string; spaces: string }[] {
+  const out: { word: string; spaces: string }[] = [];
+  const re = /([^\s\-\u2010\u2013\u2014]*[-\u2010\u2013\u2014]*)(\s*)/gu;
+  for (const m of paragraph.matchAll(re)) {
+    if (m[0] === "") break;
+    out.push({ word: m[1] ?? "", spaces: m[2] ?? "" });
+  }
+  return out;
+}
+
+export function prepare(text: string, face: Face): Prepared {
+  const glyphs = (chars: string) => {
+    const cps = Array.from(chars, (c) => c.codePointAt(0)!);
+    return (face.fallback ? contextualForms(cps) : cps).map((cp) => glyphOf(face, cp));
+  };
+  const toWord = ({ word, spaces }: { word: string; spaces: string }): Word => {
+    const g = glyphs(word);
+    return {
+      advances: Float64Array.from(g, (x) => x.advance),
+      trailing: Float64Array.from(glyphs(spaces), (x) => x.advance),
+      yMax: Math.max(0, ...g.map((x) => x.yMax)),
+      yMin: Math.min(0, ...g.map((x) => x.yMin)),
+    };
+  };
+  return { face, paragraphs: text.split("\n").map((p) => splitWords(p).map(toWord)) };
+}
+
+const sumPx = (advances: Float64Array, scale: number) => {
+  let px = 0;
+  for (const a of advances) px += Math.round(a * scale);
+  return px;
+};
+
+export type Wrapped = {
+  lines: number;
+  /** Some single word is wider than the box. */
+  overflow: boolean;
+  /** Highest ink of the first line and lowest of the last, in font units from their baselines. */
+  firstTop: number;
+  lastBottom: number;
+};
+
+/**
+ * How Pango will wrap the text at `size` within `width`. `widthFactor` scales the model's widths,
+ * when a render has shown it to be off for this text.
+ */
+export function wrap(p: Prepared, size: number, width: number, widthFactor = 1): Wrapped {
+  const scale = size / p.face.metrics.unitsPerEm;
+  let lines = 0;
+  let overflow = false;
+  let firstTop = 0;
+  let lastBottom = 0;
+  for (const words of p.paragraphs) {
+    lines++;
+    lastBottom = 0;
+    let lineWidth = 0;
+    let pendingSpace = 0;
+    let empty = true;
+    for (const w of words) {
+      const wordWidth = sumPx(w.advances, scale) * widthFactor;
+      if (!empty && lineWidth + pendingSpace + wordWidth > width) {
+        lines++;
+        lineWidth = 0;
+        lastBottom = 0;
+        empty = true;
+      }
+      lineWidth += (empty ? 0 : pendingSpace) + wordWidth;
+      if (wordWidth > width) overflow = true;
+      if (wordWidth > 0) empty = false;
+      if (lines === 1) firstTop = Math.max(firstTop, w.yMax);
+      lastBottom = Math.min(lastBottom, w.yMin);
+      pendingSpace = sumPx(w.trailing, scale) * widthFactor;
+    }
+  }
+  return { lines, overflow, firstTop, lastBottom };
+}

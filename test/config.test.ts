@@ -1,0 +1,119 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+import { cli } from "./support/cli.js";
+
+/** The message start-up stops with, or "ok". */
+function refusal(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+    return "ok";
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+}
+
+const LEVELS = '"fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"';
+
+describe("loadConfig", () => {
+  it("has defaults for everything, and treats a blank variable as unset", () => {
+    const c = loadConfig({});
+    expect(c).toEqual({
+      redisUrl: "redis://127.0.0.1:6379",
+      keyPrefix: "testimony",
+      dataDir: path.resolve("./data"),
+      exportDir: path.resolve("./exports"),
+      port: 8080,
+      host: "127.0.0.1",
+      logLevel: "info",
+      publicUrl: "http://127.0.0.1:8080",
+      catchUpHours: 48,
+    });
+    expect(loadConfig({ PORT: "", LOG_LEVEL: "", REDIS_URL: "" })).toEqual(c);
+  });
+
+  it("reads valid values, ignoring the rest of the environment", () => {
+    const c = loadConfig({
+      REDIS_URL: "rediss://user:secret@redis.internal:6380/2",
+      KEY_PREFIX: "staging.testimony",
+      PORT: "3000",
+      LOG_LEVEL: "debug",
+      DATA_DIR: "/var/lib/testimony",
+      HOME: "/root",
+    });
+    expect(c).toMatchObject({
+      redisUrl: "rediss://user:secret@redis.internal:6380/2",
+      keyPrefix: "staging.testimony",
+      port: 3000,
+      logLevel: "debug",
+      dataDir: "/var/lib/testimony",
+      publicUrl: "http://127.0.0.1:3000",
+    });
+  });
+
+  it("refuses a bad PORT, naming it", () => {
+    expect(refusal({ PORT: "http" })).toBe(
+      "invalid configuration:\n  PORT: Invalid input: expected number, received NaN",
+    );
+    expect(refusal({ PORT: "70000" })).toBe(
+      "invalid configuration:\n  PORT: Too big: expected number to be <=65535",
+    );
+    expect(refusal({ PORT: "-1" })).toBe(
+      "invalid configuration:\n  PORT: Too small: expected number to be >=0",
+    );
+    expect(refusal({ PORT: "80.5" })).toBe(
+      "invalid configuration:\n  PORT: Invalid input: expected int, received number",
+    );
+  });
+
+  it("refuses a bad REDIS_URL, naming it", () => {
+    for (const url of ["http://127.0.0.1:6379", "127.0.0.1:6379", "localhost"]) {
+      expect(refusal({ REDIS_URL: url }), url).toBe(
+        "invalid configuration:\n  REDIS_URL: must start with redis:// or rediss://",
+      );
+    }
+  });
+
+  it("refuses a bad LOG_LEVEL, naming it and the allowed levels", () => {
+    for (const level of ["verbose", "INFO", "warning"]) {
+      expect(refusal({ LOG_LEVEL: level }), level).toBe(
+        `invalid configuration:\n  LOG_LEVEL: Invalid option: expected one of ${LEVELS}`,
+      );
+    }
+  });
+
+  it("refuses a KEY_PREFIX that would break the key layout", () => {
+    expect(refusal({ KEY_PREFIX: "a:b" })).toBe(
+      "invalid configuration:\n  KEY_PREFIX: only letters, digits, '_', '.', '-' (1 to 64)",
+    );
+    expect(refusal({ KEY_PREFIX: "{x}" })).toMatch(/^invalid configuration:\n {2}KEY_PREFIX: /);
+  });
+
+  it("names every bad variable at once", () => {
+    expect(refusal({ PORT: "abc", REDIS_URL: "http://x", LOG_LEVEL: "loud" })).toBe(
+      [
+        "invalid configuration:",
+        "  REDIS_URL: must start with redis:// or rediss://",
+        "  PORT: Invalid input: expected number, received NaN",
+        `  LOG_LEVEL: Invalid option: expected one of ${LEVELS}`,
+      ].join("\n"),
+    );
+  });
+
+  it("stops the CLI with exit code 2 and the variable's name, before touching Redis", async () => {
+    const r = await cli("test-config-unused", ["quotes", "list"], { LOG_LEVEL: "loud" });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toBe(
+      `error: invalid configuration:\n  LOG_LEVEL: Invalid option: expected one of ${LEVELS}\n`,
+    );
+    const badUrl = await cli("test-config-unused", ["quotes", "list"], {
+      REDIS_URL: "http://127.0.0.1:6379",
+    });
+    expect(badUrl).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("REDIS_URL: must start with redis://"),
+    });
+  });
+});
