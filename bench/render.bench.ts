@@ -15,12 +15,13 @@ import { FORMAT_NAMES, FORMATS, type Format } from "../src/domain/campaign.js";
 import { FONTS_DIR } from "../src/paths.js";
 import { baseLayer } from "../src/render/card/base-layer.js";
 import { normaliseBrandImage } from "../src/render/card/brand-image.js";
-import { type CardInput, renderCard } from "../src/render/card/card.render.js";
+import { renderCard } from "../src/render/card/card.render.js";
+import { parseColour } from "../src/render/card/colour.js";
 import { ENCODE_OPTIONS } from "../src/render/card/encode.js";
 import { layoutFor } from "../src/render/card/layout.js";
+import { BRAND, cardInput, LOGO_SVG, SCRIPTS, type Script, satoriCard } from "./render/cards.js";
 
 type Engine = "sharp" | "satori+resvg" | "encode floor";
-type Script = "latin" | "arabic";
 export type RenderBenchRow = {
   engine: Engine;
   format: Format;
@@ -32,56 +33,11 @@ export type RenderBenchRow = {
   peakRssMiB: number;
 };
 type Options = { reps: number; cardsPerRep: number };
-type ChildResult = { rows: Omit<RenderBenchRow, "peakRssMiB">[]; sizes: Record<string, number>; peakRssMiB: number };
-
-const SCRIPTS: Script[] = ["latin", "arabic"];
-const SENTENCES: Record<Script, string[]> = {
-  latin: [
-    "They promised us justice and a state for Muslims.",
-    "What I found was cruelty, and commanders who lived in villas while we went hungry.",
-    "In 2015 I watched a friend executed for asking to go home.",
-    "Children were taught to behead dolls.",
-    "That was the day I understood it was all a lie.",
-    "We walked for three nights to reach the border.",
-    "Nobody tells you that the men who recruit you never come themselves.",
-  ],
-  arabic: [
-    "وعدونا بالعدل وبدولة للمسلمين.",
-    "لكننا وجدنا القسوة، والقادة يعيشون في القصور بينما نجوع.",
-    "في عام 2015 رأيت صديقي يُعدم لأنه طلب العودة إلى بيته.",
-    "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم.",
-    "في ذلك اليوم فهمت أن كل شيء كان كذبة.",
-    "مشينا ثلاث ليالٍ حتى وصلنا إلى الحدود.",
-    "#WhyTheyLeft لأن الذين جنّدونا لم يأتوا أبداً بأنفسهم.",
-  ],
+type ChildResult = {
+  rows: Omit<RenderBenchRow, "peakRssMiB">[];
+  sizes: Record<string, number>;
+  peakRssMiB: number;
 };
-const ATTRIBUTIONS: Record<Script, string[]> = {
-  latin: ["A British former fighter", "A former fighter from Tunisia", "A former recruiter"],
-  arabic: ["مقاتل سابق", "مقاتل سابق من تونس", "مجنِّد سابق"],
-};
-const HASHTAGS = ["#WhyTheyLeft", "#DefectorVoices"];
-const BRAND = { background: { from: "#13294b", to: "#0a1730" }, text: "#ffffff", accent: "#f2c14e" };
-const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="96" fill="#f2c14e"/><path d="M60 70h80v16H60zM60 100h80v16H60zM60 130h50v16H60z" fill="#13294b"/></svg>`;
-
-/** Every card gets its own quote (1 to 7 sentences, rotated), as a campaign's cards do. */
-function quoteFor(script: Script, i: number): string {
-  const pool = SENTENCES[script];
-  const count = 1 + ((i * 5) % 7);
-  return Array.from({ length: count }, (_, k) => pool[(i + k * 3) % pool.length]).join(" ") + ` (${i})`;
-}
-
-async function cardInput(format: Format, script: Script, i: number, logoPng: Buffer): Promise<CardInput> {
-  return {
-    format,
-    locale: script === "arabic" ? "ar" : "en",
-    direction: script === "arabic" ? "rtl" : "ltr",
-    quote: quoteFor(script, i),
-    attribution: ATTRIBUTIONS[script][i % 3]!,
-    hashtags: HASHTAGS,
-    brand: { ...BRAND, logoPng },
-    encoding: "png",
-  };
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -122,7 +78,7 @@ async function measure(engine: Engine, opts: Options, job: Job): Promise<ChildRe
 async function sharpChild(opts: Options, logoPng: Buffer): Promise<ChildResult> {
   const sizes: Record<string, number> = {};
   const rows = await measure("sharp", opts, async (format, script, i) => {
-    const card = await renderCard(await cardInput(format, script, i, logoPng));
+    const card = await renderCard(cardInput(format, script, i, logoPng));
     sizes[`${format}/${script}/${i}`] = card.fontSize;
   });
   return { rows, sizes, peakRssMiB: 0 };
@@ -133,8 +89,8 @@ async function floorChild(opts: Options): Promise<ChildResult> {
     const background = await baseLayer({
       layout: layoutFor(format),
       direction: "ltr",
-      top: [0x13, 0x29, 0x4b],
-      bottom: [0x0a, 0x17, 0x30],
+      top: parseColour(BRAND.background.from, "background"),
+      bottom: parseColour(BRAND.background.to, "background"),
     });
     const { width, height } = FORMATS[format];
     return sharp(background.data, { raw: { width, height, channels: 3 } })
@@ -144,7 +100,11 @@ async function floorChild(opts: Options): Promise<ChildResult> {
   return { rows, sizes: {}, peakRssMiB: 0 };
 }
 
-async function satoriChild(opts: Options, logoPng: Buffer, sizes: Record<string, number>): Promise<ChildResult> {
+async function satoriChild(
+  opts: Options,
+  logoPng: Buffer,
+  sizes: Record<string, number>,
+): Promise<ChildResult> {
   const [{ default: satori }, { Resvg, renderAsync }] = await Promise.all([
     import("satori"),
     import("@resvg/resvg-js"),
@@ -164,7 +124,7 @@ async function satoriChild(opts: Options, logoPng: Buffer, sizes: Record<string,
   const logo = `data:image/png;base64,${logoPng.toString("base64")}`;
   let lanes = 0;
   const rows = await measure("satori+resvg", opts, async (format, script, i) => {
-    const input = await cardInput(format, script, i, logoPng);
+    const input = cardInput(format, script, i, logoPng);
     const size = sizes[`${format}/${script}/${i}`] ?? 40;
     const svg = await satori(satoriCard(input, size, logo) as never, { ...FORMATS[format], fonts });
     const options = { fitTo: { mode: "original" as const }, font: { loadSystemFonts: false } };
@@ -179,45 +139,6 @@ async function satoriChild(opts: Options, logoPng: Buffer, sizes: Record<string,
   return { rows, sizes: {}, peakRssMiB: 0 };
 }
 
-type El = { type: string; props: Record<string, unknown> };
-const el = (type: string, style: Record<string, unknown>, children?: unknown, extra = {}): El => ({
-  type,
-  props: { style, children, ...extra },
-});
-
-/** The same card as satori markup (JSX-free element objects): same sizes, fonts, colours and logo. */
-function satoriCard(input: CardInput, fontSize: number, logo: string): El {
-  const L = layoutFor(input.format);
-  const rtl = input.direction === "rtl";
-  const family = rtl ? "Noto Naskh Arabic" : "Noto Sans";
-  const edge = rtl ? "flex-end" : "flex-start";
-  const bg = BRAND.background;
-  const group = [
-    L.mark ? el("div", { fontSize: L.mark.size, lineHeight: 1, height: L.mark.size * 0.4, color: BRAND.accent }, "\u201c") : null,
-    el("div", { fontSize, lineHeight: 1.36, textAlign: rtl ? "right" : "left" }, input.quote),
-    el("div", { width: L.rule.width, height: L.rule.thickness, backgroundColor: BRAND.accent, marginTop: L.rule.gap }),
-    el("div", { fontSize: L.attribution.size, opacity: 0.82, marginTop: L.attribution.gap }, `\u2014 ${input.attribution}`),
-  ].filter(Boolean);
-  const footer = el("div", { display: "flex", flexDirection: rtl ? "row-reverse" : "row", justifyContent: "space-between", alignItems: "center", height: L.footer.height }, [
-    el("div", { fontSize: L.footer.hashtagSize, fontWeight: 700, color: BRAND.accent }, input.hashtags.join("   ")),
-    el("img", {}, undefined, { src: logo, width: L.logo.width, height: L.logo.height }),
-  ]);
-  return el(
-    "div",
-    {
-      width: L.width,
-      height: L.height,
-      display: "flex",
-      flexDirection: "column",
-      padding: L.safe.left,
-      backgroundImage: `linear-gradient(to bottom, ${bg.from}, ${bg.to})`,
-      color: BRAND.text,
-      fontFamily: family,
-    },
-    [el("div", { display: "flex", flexDirection: "column", flexGrow: 1, justifyContent: "center", alignItems: edge }, group), footer],
-  );
-}
-
 // ---- parent: one child process per engine, then the report ----
 
 type Machine = { cpu: string; cores: number; node: string; sharp: string; libvips: string; date: string };
@@ -226,7 +147,10 @@ const THIS_FILE = fileURLToPath(import.meta.url);
 
 function runChild(request: ChildRequest): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(THIS_FILE, ["--child"], { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(THIS_FILE, ["--child"], {
+      execArgv: process.execArgv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     let result: ChildResult | undefined;
     child.on("message", (m) => {
       result = m as ChildResult;
@@ -276,9 +200,20 @@ export async function runRenderBench(
   return { rows, markdown: toMarkdown(rows, peaks, machine, opts), machine };
 }
 
-function toMarkdown(rows: RenderBenchRow[], peaks: Partial<Record<Engine, number>>, m: Machine, o: Options): string {
+function toMarkdown(
+  rows: RenderBenchRow[],
+  peaks: Partial<Record<Engine, number>>,
+  m: Machine,
+  o: Options,
+): string {
   const find = (engine: Engine, r: RenderBenchRow) =>
-    rows.find((x) => x.engine === engine && x.format === r.format && x.script === r.script && x.concurrency === r.concurrency)!;
+    rows.find(
+      (x) =>
+        x.engine === engine &&
+        x.format === r.format &&
+        x.script === r.script &&
+        x.concurrency === r.concurrency,
+    )!;
   const f1 = (n: number) => n.toFixed(1);
   const lines = [
     "## Card rendering",
@@ -297,7 +232,11 @@ function toMarkdown(rows: RenderBenchRow[], peaks: Partial<Record<Engine, number
     );
   }
   const peak = (e: Engine) => `${e} ${Math.round(peaks[e] ?? 0)} MiB`;
-  lines.push("", `Peak RSS per engine process: ${peak("sharp")}, ${peak("satori+resvg")}, ${peak("encode floor")}.`, "");
+  lines.push(
+    "",
+    `Peak RSS per engine process: ${peak("sharp")}, ${peak("satori+resvg")}, ${peak("encode floor")}.`,
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -315,6 +254,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const dir = fileURLToPath(new URL("./results/", import.meta.url));
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "render.md"), result.markdown);
-    writeFileSync(path.join(dir, "render.json"), `${JSON.stringify({ machine: result.machine, rows: result.rows }, null, 2)}\n`);
+    writeFileSync(
+      path.join(dir, "render.json"),
+      `${JSON.stringify({ machine: result.machine, rows: result.rows }, null, 2)}\n`,
+    );
   }
 }

@@ -14,7 +14,8 @@ export const GOLDEN_DIR = fileURLToPath(new URL("../test/fixtures/golden/", impo
 /** A logo made of shapes only (no text), so it does not depend on fonts. */
 const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="96" fill="#f2c14e"/><path d="M60 70h80v16H60zM60 100h80v16H60zM60 130h50v16H60z" fill="#13294b"/></svg>`;
 
-export const ARABIC_QUOTE = "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم. عرفت ذلك في عام 2015 #WhyTheyLeft";
+export const ARABIC_QUOTE =
+  "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم. عرفت ذلك في عام 2015 #WhyTheyLeft";
 
 export async function arabicGoldenInput(): Promise<CardInput> {
   return {

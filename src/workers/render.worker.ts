@@ -33,8 +33,9 @@ export function createRenderWorker(
       connection: connection as ConnectionOptions,
       prefix: keys.bullPrefix,
       concurrency: opts.concurrency,
-      lockDuration: opts.lockDuration,
-      stalledInterval: opts.stalledInterval,
+      // Only when given: an explicit undefined would override BullMQ's defaults.
+      ...(opts.lockDuration ? { lockDuration: opts.lockDuration } : {}),
+      ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
     },
   );
   worker.on("error", (err) => deps.log.error({ err }, "render worker error"));

@@ -5,12 +5,12 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import yauzl from "yauzl";
 import { exportSlot } from "../../src/app/export.service.js";
 import { sha256 } from "../../src/render/files.js";
 import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { cli } from "../support/cli.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
+import { unzip } from "../support/zip.js";
 
 const run = promisify(execFile);
 const log = pino({ level: "silent" });
@@ -35,27 +35,6 @@ async function setup(name: string) {
   ];
   const deps = { store: t.store, dataDir, exportDir, log };
   return { ...t, dataDir, exportDir, outputs, deps };
-}
-
-type ZipEntries = Map<string, Buffer>;
-async function unzip(file: string): Promise<ZipEntries> {
-  const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(file, { lazyEntries: true }, (e, z) => (e ? rej(e) : res(z))));
-  const out: ZipEntries = new Map();
-  await new Promise<void>((res, rej) => {
-    zip.on("end", res).on("error", rej);
-    zip.on("entry", (entry: yauzl.Entry) =>
-      zip.openReadStream(entry, (err, s) => {
-        if (err) return rej(err);
-        const chunks: Buffer[] = [];
-        s.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-          out.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      }),
-    );
-    zip.readEntry();
-  });
-  return out;
 }
 
 describe("export", () => {

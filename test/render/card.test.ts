@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { ARABIC_QUOTE, arabicGoldenInput, GOLDEN_DIR } from "../../scripts/update-golden.js";
 import { ENCODINGS, FORMAT_NAMES, FORMATS, type Format } from "../../src/domain/campaign.js";
 import { normaliseBrandImage } from "../../src/render/card/brand-image.js";
 import { CardError, type CardInput, MIN_QUOTE_PX, renderCard } from "../../src/render/card/card.render.js";
 import { layoutFor } from "../../src/render/card/layout.js";
 import { toMarkup } from "../../src/render/card/pango.js";
-import { ARABIC_QUOTE, arabicGoldenInput, GOLDEN_DIR } from "../../scripts/update-golden.js";
 
 const BG = [0x13, 0x29, 0x4b] as const;
 const BRAND = { background: "#13294b", text: "#ffffff", accent: "#f2c14e" };
@@ -45,7 +45,10 @@ function inkBox({ data, width, height }: Raw, bg: readonly number[] = BG) {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      if (Math.abs(data[i]! - bg[0]!) + Math.abs(data[i + 1]! - bg[1]!) + Math.abs(data[i + 2]! - bg[2]!) > 12) {
+      if (
+        Math.abs(data[i]! - bg[0]!) + Math.abs(data[i + 1]! - bg[1]!) + Math.abs(data[i + 2]! - bg[2]!) >
+        12
+      ) {
         left = Math.min(left, x);
         right = Math.max(right, x);
         top = Math.min(top, y);
@@ -123,7 +126,10 @@ describe("renderCard: fitting", () => {
   });
 
   it("is deterministic", async () => {
-    const [a, b] = await Promise.all([renderCard(input({ quote: LONG })), renderCard(input({ quote: LONG }))]);
+    const [a, b] = await Promise.all([
+      renderCard(input({ quote: LONG })),
+      renderCard(input({ quote: LONG })),
+    ]);
     expect(a.bytes.equals(b.bytes)).toBe(true);
   });
 });
@@ -143,7 +149,11 @@ describe("renderCard: Arabic", () => {
     const safe = layoutFor("square").safe;
     // Everything hugs the right edge of the safe area: quote lines, mark, rule, attribution.
     expect(inkBox(card).right).toBeGreaterThan(safe.left + safe.width - 6);
-    const top = inkBox({ ...card, data: card.data.subarray(0, safe.top * 2 * card.width * 3), height: safe.top * 2 });
+    const top = inkBox({
+      ...card,
+      data: card.data.subarray(0, safe.top * 2 * card.width * 3),
+      height: safe.top * 2,
+    });
     expect(top.left).toBeGreaterThan(card.width / 2); // the quotation mark sits top right
 
     const reversed = await renderCard({ ...base, quote: [...ARABIC_QUOTE].reverse().join("") });
@@ -154,7 +164,12 @@ describe("renderCard: Arabic", () => {
 });
 
 describe("renderCard: untrusted text", () => {
-  const attacks = ['<span foreground="red">x</span>', "a & b", "</text>", '<image href="file:///etc/passwd"/>'];
+  const attacks = [
+    '<span foreground="red">x</span>',
+    "a & b",
+    "</text>",
+    '<image href="file:///etc/passwd"/>',
+  ];
 
   it("escapes markup characters before Pango sees them", () => {
     expect(toMarkup('<image href="file:///etc/passwd"/>', "ltr")).toBe(
@@ -212,13 +227,15 @@ describe("normaliseBrandImage", () => {
   });
 
   it("rasterises an SVG", async () => {
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50"><rect width="100" height="50" fill="#0a0"/></svg>';
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50"><rect width="100" height="50" fill="#0a0"/></svg>';
     const meta = await sharp(await normaliseBrandImage(Buffer.from(svg))).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 512, 256]);
   });
 
   it("refuses garbage and SVGs that reach outside", async () => {
-    const outside = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="file:///etc/passwd"/></svg>';
+    const outside =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="file:///etc/passwd"/></svg>';
     for (const bytes of [Buffer.from("definitely not an image"), Buffer.from(outside), Buffer.alloc(0)]) {
       const error = await normaliseBrandImage(bytes).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CardError);
@@ -230,10 +247,14 @@ describe("normaliseBrandImage", () => {
 describe("renderCard: logo", () => {
   it("puts the logo in the bottom corner on the side opposite the text start", async () => {
     const logoPng = await normaliseBrandImage(
-      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#ff0000"/></svg>'),
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#ff0000"/></svg>',
+      ),
     );
     const redColumns = async (direction: "ltr" | "rtl", format: Format) => {
-      const raw = await decode((await renderCard(input({ format, direction, brand: { ...BRAND, logoPng } }))).bytes);
+      const raw = await decode(
+        (await renderCard(input({ format, direction, brand: { ...BRAND, logoPng } }))).bytes,
+      );
       const xs: number[] = [];
       for (let i = 0; i < raw.data.length; i += 3) {
         if (raw.data[i]! > 200 && raw.data[i + 1]! < 40) xs.push((i / 3) % raw.width);

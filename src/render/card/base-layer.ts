@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import sharp from "sharp";
+import sharp, { type OutputInfo } from "sharp";
 import { type Canvas, paintRgba, type Rgb } from "./blend.js";
 import { CardError } from "./card-error.js";
 import { mix } from "./colour.js";
@@ -70,7 +70,7 @@ async function build({ layout, direction, top, bottom, logoPng }: BaseRequest): 
   }
   if (logoPng) {
     const box = layout.logo;
-    let logo: { data: Buffer; info: sharp.OutputInfo };
+    let logo: { data: Buffer; info: OutputInfo };
     try {
       logo = await sharp(logoPng)
         .resize(box.width, box.height, { fit: "inside" })
@@ -82,7 +82,8 @@ async function build({ layout, direction, top, bottom, logoPng }: BaseRequest): 
       throw new CardError("bad_brand", `brand logo cannot be decoded: ${(error as Error).message}`);
     }
     const { width: w, height: h, channels } = logo.info;
-    if (channels !== 4) throw new CardError("bad_brand", `brand logo decoded to ${channels} channels, expected RGBA`);
+    if (channels !== 4)
+      throw new CardError("bad_brand", `brand logo decoded to ${channels} channels, expected RGBA`);
     // Bottom corner of the logo box, on the side away from where lines of text start.
     const left = mirrorX(layout, box.left + box.width - w, w, direction);
     paintRgba(canvas, { data: logo.data, width: w, height: h }, left, box.top + box.height - h);

@@ -15,7 +15,8 @@ export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: num
   const out = canvas.data;
   const src = mask.data;
   // Most of a text mask is empty: where the buffer allows it, test four pixels with one read.
-  const words = src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length >> 2) : undefined;
+  const words =
+    src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length >> 2) : undefined;
   const x0 = Math.max(0, -left);
   const x1 = Math.min(mask.width, canvas.width - left);
   const y1 = Math.min(mask.height, canvas.height - top);

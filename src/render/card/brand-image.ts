@@ -19,12 +19,19 @@ export async function normaliseBrandImage(bytes: Buffer): Promise<Buffer> {
   let width = 0;
   let height = 0;
   try {
-    ({ format, width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata());
+    ({
+      format,
+      width = 0,
+      height = 0,
+    } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata());
   } catch (error) {
     throw new CardError("bad_brand", `brand image is not a readable image: ${(error as Error).message}`);
   }
   if (!format || !ACCEPTED.has(format)) {
-    throw new CardError("bad_brand", `brand image must be PNG, JPEG, WebP or SVG, got ${format ?? "unknown"}`);
+    throw new CardError(
+      "bad_brand",
+      `brand image must be PNG, JPEG, WebP or SVG, got ${format ?? "unknown"}`,
+    );
   }
   if (format === "svg") checkSvg(bytes);
   // SVG is drawn at the density that makes its longer side 512 px, so it is sharp rather than upscaled.

@@ -1,7 +1,6 @@
 import { type Encoding, FORMATS, type Format } from "../../domain/campaign.js";
 import { acquireCanvas, baseLayer, releaseCanvas } from "./base-layer.js";
-import type { Rgb } from "./blend.js";
-import { CardError } from "./card-error.js";
+import type { Canvas, Rgb } from "./blend.js";
 import { contrast, parseColour } from "./colour.js";
 import { compose, type Palette } from "./compose.js";
 import { encode } from "./encode.js";
@@ -34,7 +33,13 @@ export type CardInput = {
   encoding: Encoding;
 };
 
-export type CardResult = { bytes: Buffer; width: number; height: number; fontSize: number; encoding: Encoding };
+export type CardResult = {
+  bytes: Buffer;
+  width: number;
+  height: number;
+  fontSize: number;
+  encoding: Encoding;
+};
 
 /** WCAG's minimum for large text: below it, hashtags fall back from the accent to the text colour. */
 const MIN_ACCENT_CONTRAST = 3;
@@ -44,7 +49,8 @@ const MIN_ACCENT_CONTRAST = 3;
  * attribution and hashtags, encoded as asked. Same input, same pixels.
  */
 export async function renderCard(input: CardInput): Promise<CardResult> {
-  if (!Object.hasOwn(FORMATS, input.format)) throw new Error(`unknown card format ${JSON.stringify(input.format)}`);
+  if (!Object.hasOwn(FORMATS, input.format))
+    throw new Error(`unknown card format ${JSON.stringify(input.format)}`);
   if (input.direction !== "ltr" && input.direction !== "rtl") {
     throw new Error(`direction must be ltr or rtl, got ${JSON.stringify(input.direction)}`);
   }
@@ -53,11 +59,20 @@ export async function renderCard(input: CardInput): Promise<CardResult> {
   const { top, bottom, palette } = paletteOf(input.brand);
   await ensureFonts();
   const layout = layoutFor(input.format);
-  const base = await baseLayer({ layout, direction: input.direction, top, bottom, logoPng: input.brand.logoPng });
-  const canvas = acquireCanvas(base);
+  const base = await baseLayer({
+    layout,
+    direction: input.direction,
+    top,
+    bottom,
+    logoPng: input.brand.logoPng,
+  });
+  let canvas: Canvas | undefined;
   try {
     const fontSize = await compose({
-      canvas,
+      canvas: () => {
+        canvas = acquireCanvas(base);
+        return canvas;
+      },
       layout,
       formatName: input.format,
       direction: input.direction,
@@ -66,10 +81,10 @@ export async function renderCard(input: CardInput): Promise<CardResult> {
       hashtags: input.hashtags.map(cleanText),
       palette,
     });
-    const bytes = await encode(canvas, input.encoding);
+    const bytes = await encode(canvas!, input.encoding);
     return { bytes, width: layout.width, height: layout.height, fontSize, encoding: input.encoding };
   } finally {
-    releaseCanvas(canvas);
+    if (canvas) releaseCanvas(canvas);
   }
 }
 

@@ -3,7 +3,11 @@ import { CardError } from "./card-error.js";
 
 export function parseColour(value: string, field: string): Rgb {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(value);
-  if (!m) throw new CardError("bad_brand", `brand ${field} must be a colour as #rrggbb, got ${JSON.stringify(value)}`);
+  if (!m)
+    throw new CardError(
+      "bad_brand",
+      `brand ${field} must be a colour as #rrggbb, got ${JSON.stringify(value)}`,
+    );
   return [Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16), Number.parseInt(m[3]!, 16)];
 }
 

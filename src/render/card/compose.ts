@@ -8,7 +8,8 @@ import { renderTextCached, type TextMask } from "./text-layer.js";
 
 export type Palette = { text: Rgb; accent: Rgb; hashtags: Rgb };
 export type ComposeInput = {
-  canvas: Canvas;
+  /** Called once the quote's first render is under way, so the copy overlaps it. */
+  canvas: () => Canvas;
   layout: Layout;
   formatName: string;
   direction: "ltr" | "rtl";
@@ -76,29 +77,47 @@ export async function compose(c: ComposeInput): Promise<number> {
     const mark = direction === "rtl" ? mirror(markLtr) : markLtr;
     const above = mark.height + L.mark!.gap;
     const below = attribution ? L.rule.gap + attributionBlock : 0;
-    const quote = await fitQuote(L.group.height - above - below);
+    const fitting = fitQuote(L.group.height - above - below);
+    const canvas = c.canvas();
+    const quote = await fitting;
     quoteSize = quote.size;
     let y = L.group.top + Math.floor((L.group.height - above - quote.mask.height - below) * OPTICAL_CENTRE);
-    paintMask(c.canvas, mark, x(L.text.left, mark.width), y, c.palette.accent);
+    paintMask(canvas, mark, x(L.text.left, mark.width), y, c.palette.accent);
     y += above;
-    paintMask(c.canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
+    paintMask(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
     y += quote.mask.height + L.rule.gap;
     if (attribution) {
-      fillRect(c.canvas, x(L.text.left, L.rule.width), y, L.rule.width, L.rule.thickness, c.palette.accent);
+      fillRect(canvas, x(L.text.left, L.rule.width), y, L.rule.width, L.rule.thickness, c.palette.accent);
       y += L.rule.thickness + L.attribution.gap;
-      paintMask(c.canvas, attribution, x(L.text.left, attribution.width), y, c.palette.text, ATTRIBUTION_OPACITY);
+      paintMask(
+        canvas,
+        attribution,
+        x(L.text.left, attribution.width),
+        y,
+        c.palette.text,
+        ATTRIBUTION_OPACITY,
+      );
     }
     const tags = await fitHashtags(c, L.footer.textWidth, L.footer.height);
     if (tags) {
       const top = L.footer.top + Math.floor((L.footer.height - tags.height) / 2);
-      paintMask(c.canvas, tags, x(L.footer.left, tags.width), top, c.palette.hashtags);
+      paintMask(canvas, tags, x(L.footer.left, tags.width), top, c.palette.hashtags);
     }
   } else {
-    const quote = await fitQuote(L.group.height);
+    const fitting = fitQuote(L.group.height);
+    const canvas = c.canvas();
+    const quote = await fitting;
     quoteSize = quote.size;
     const y = L.group.top + Math.floor((L.group.height - quote.mask.height) * OPTICAL_CENTRE);
-    fillRect(c.canvas, x(L.safe.left, L.rule.thickness), y, L.rule.thickness, quote.mask.height, c.palette.accent);
-    paintMask(c.canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
+    fillRect(
+      canvas,
+      x(L.safe.left, L.rule.thickness),
+      y,
+      L.rule.thickness,
+      quote.mask.height,
+      c.palette.accent,
+    );
+    paintMask(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
 
     // Footer: attribution over the hashtags, in the quote's column, beside the logo.
     const columnWidth = L.footer.textWidth - (L.text.left - L.safe.left);
@@ -107,10 +126,17 @@ export async function compose(c: ComposeInput): Promise<number> {
     const block = (attribution?.height ?? 0) + (tags ? gap + tags.height : 0);
     let top = L.footer.top + Math.floor((L.footer.height - block) / 2);
     if (attribution) {
-      paintMask(c.canvas, attribution, x(L.text.left, attribution.width), top, c.palette.text, ATTRIBUTION_OPACITY);
+      paintMask(
+        canvas,
+        attribution,
+        x(L.text.left, attribution.width),
+        top,
+        c.palette.text,
+        ATTRIBUTION_OPACITY,
+      );
       top += attribution.height + gap;
     }
-    if (tags) paintMask(c.canvas, tags, x(L.text.left, tags.width), top, c.palette.hashtags);
+    if (tags) paintMask(canvas, tags, x(L.text.left, tags.width), top, c.palette.hashtags);
   }
   return quoteSize;
 }
@@ -140,7 +166,10 @@ async function fitHashtags(c: ComposeInput, width: number, height: number): Prom
     return fitted.mask;
   } catch (error) {
     if (error instanceof NoFit) {
-      throw new CardError("cannot_fit", `hashtags cannot fit in ${c.formatName} at ≥ ${Math.round(maxSize * 0.7)} px`);
+      throw new CardError(
+        "cannot_fit",
+        `hashtags cannot fit in ${c.formatName} at ≥ ${Math.round(maxSize * 0.7)} px`,
+      );
     }
     throw error;
   }

@@ -37,7 +37,9 @@ export async function fitText(req: FitRequest): Promise<Fitted> {
     const w = wrap(prepared, size, req.box.width, widthFactor);
     const scale = size / em;
     const ink =
-      (w.lines - 1) * lineHeight(req.face, size) + Math.ceil(w.firstTop * scale) + Math.ceil(-w.lastBottom * scale);
+      (w.lines - 1) * lineHeight(req.face, size) +
+      Math.ceil(w.firstTop * scale) +
+      Math.ceil(-w.lastBottom * scale);
     return { ...w, ink };
   };
   const fits = (size: number) => {
@@ -62,7 +64,8 @@ export async function fitText(req: FitRequest): Promise<Fitted> {
   for (let renders = 0; size !== undefined && renders < MAX_RENDERS; renders++) {
     const mask = await renderText({ ...req, size, width: req.box.width });
     let model = modelInk(size);
-    const lines = model.lines + Math.round((mask.height - model.ink - inkOffset) / lineHeight(req.face, size));
+    const lines =
+      model.lines + Math.round((mask.height - model.ink - inkOffset) / lineHeight(req.face, size));
     if (lines !== model.lines) {
       widthFactor = calibrate(prepared, size, req.box.width, lines, widthFactor);
       model = modelInk(size);

@@ -82,7 +82,9 @@ export function ensureFonts(): Promise<void> {
     const previous = process.env.FONTCONFIG_FILE;
     process.env.FONTCONFIG_FILE = confFile;
     try {
-      await sharp({ text: { text: "x", font: "Noto Sans 8", fontfile: FILES.latin.regular } }).raw().toBuffer();
+      await sharp({ text: { text: "x", font: "Noto Sans 8", fontfile: FILES.latin.regular } })
+        .raw()
+        .toBuffer();
     } finally {
       if (previous === undefined) delete process.env.FONTCONFIG_FILE;
       else process.env.FONTCONFIG_FILE = previous;

@@ -18,14 +18,40 @@ type Word = {
 };
 export type Prepared = { face: Face; paragraphs: Word[][] };
 
-const ZERO_WIDTH = /[\u200b-\u200f\u2066-\u2069\u202a-\u202e\u0300-\u036f\u064b-\u065f\u0670]/u;
+/** Format characters (direction marks, isolates) and combining marks take no width of their own. */
+const ZERO_WIDTH: [number, number][] = [
+  [0x0300, 0x036f],
+  [0x064b, 0x065f],
+  [0x0670, 0x0670],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2066, 0x2069],
+];
+const isZeroWidth = (cp: number) => ZERO_WIDTH.some(([from, to]) => cp >= from && cp <= to);
 const SPACE = /[ \u00a0\u2000-\u200a\u3000]/u;
 
 type Glyph = { advance: number; yMax: number; yMin: number };
 
+const glyphCache = new WeakMap<Face, Map<number, Glyph>>();
+
 function glyphOf(face: Face, cp: number): Glyph {
+  let cache = glyphCache.get(face);
+  if (!cache) {
+    cache = new Map();
+    glyphCache.set(face, cache);
+  }
+  let glyph = cache.get(cp);
+  if (!glyph) {
+    glyph = lookUp(face, cp);
+    cache.set(cp, glyph);
+  }
+  return glyph;
+}
+
+function lookUp(face: Face, cp: number): Glyph {
   const em = face.metrics.unitsPerEm;
-  if (SPACE.test(String.fromCodePoint(cp))) return { advance: face.metrics.advance(0x20) ?? em / 4, yMax: 0, yMin: 0 };
+  if (SPACE.test(String.fromCodePoint(cp)))
+    return { advance: face.metrics.advance(0x20) ?? em / 4, yMax: 0, yMin: 0 };
   const own = face.metrics.extent(cp);
   if (own) return { advance: face.metrics.advance(cp)!, yMax: own.yMax, yMin: own.yMin };
   const fallback = face.fallback?.extent(cp);
@@ -33,7 +59,7 @@ function glyphOf(face: Face, cp: number): Glyph {
     const k = em / face.fallback!.unitsPerEm;
     return { advance: face.fallback!.advance(cp)! * k, yMax: fallback.yMax * k, yMin: fallback.yMin * k };
   }
-  if (ZERO_WIDTH.test(String.fromCodePoint(cp))) return { advance: 0, yMax: 0, yMin: 0 };
+  if (isZeroWidth(cp)) return { advance: 0, yMax: 0, yMin: 0 };
   // A code point neither font has is drawn as a missing-glyph box about this size.
   return { advance: em * 0.6, yMax: em * 0.75, yMin: 0 };
 }

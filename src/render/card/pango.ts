@@ -35,7 +35,8 @@ const PDI = "\u2069";
 
 // A Latin or digit run with the punctuation that belongs inside it (2015-2017, 3.5, 10%, ISIS's),
 // optionally with a leading # or @.
-const LATIN_RUN = /[#@]?[\p{Script=Latin}\p{Nd}](?:[\p{Script=Latin}\p{Nd}_]|[.,:/%'’-](?=[\p{Script=Latin}\p{Nd}]))*%?/gu;
+const LATIN_RUN =
+  /[#@]?[\p{Script=Latin}\p{Nd}](?:[\p{Script=Latin}\p{Nd}_]|[.,:/%'’-](?=[\p{Script=Latin}\p{Nd}]))*%?/gu;
 
 /**
  * sharp has no direction option: Pango takes each paragraph's direction from its first strong
@@ -57,7 +58,10 @@ const paragraphs = (text: string, direction: "ltr" | "rtl") =>
 /** Each hashtag isolated (it may be Latin or Arabic), so a run of them keeps its order in either direction. */
 export const hashtagMarkup = (hashtags: string[], direction: "ltr" | "rtl") =>
   escapeMarkup(
-    paragraphs(cleanText(hashtags.map((tag) => `${FSI}${tag.replace(/\s+/g, "")}${PDI}`).join("   ")), direction),
+    paragraphs(
+      cleanText(hashtags.map((tag) => `${FSI}${tag.replace(/\s+/g, "")}${PDI}`).join("   ")),
+      direction,
+    ),
   );
 
 /** Markup for one text layer: escaped, direction-marked text. Colour is applied when compositing. */
