@@ -7,14 +7,18 @@ const configSchema = z.object({
   REDIS_URL: z
     .string()
     .default("redis://127.0.0.1:6379")
-    .refine((v) => /^rediss?:\/\//.test(v), "must start with redis:// or rediss://"),
+    .refine((v) => /^rediss?:\/\/[^/?#]+/.test(v) && URL.canParse(v), "must be a URL like redis://host:6379"),
   KEY_PREFIX: z
     .string()
     .default("testimony")
     .refine((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v), "only letters, digits, '_', '.', '-' (1 to 64)"),
   DATA_DIR: z.string().min(1).default("./data"),
   EXPORT_DIR: z.string().min(1).default("./exports"),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: z
+    .string()
+    .default("8080")
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, "must be a port number from 0 to 65535")
+    .transform(Number),
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   PUBLIC_URL: z.string().url().optional(),

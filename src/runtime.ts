@@ -53,15 +53,25 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       const conn = workerConnection();
       // The worker's own store shares its resilient connection, so a Redis restart is ridden out.
       const workerStore = createStore(conn, config.keyPrefix);
-      const w = createRenderWorker({ store: workerStore, dataDir: config.dataDir, templates, log }, conn, store.keys, {
-        concurrency,
-      });
+      const w = createRenderWorker(
+        { store: workerStore, dataDir: config.dataDir, templates, log },
+        conn,
+        store.keys,
+        {
+          concurrency,
+        },
+      );
       workers.push(w);
       return w;
     },
     startExportWorker() {
       const conn = workerConnection();
-      const deps = { store: createStore(conn, config.keyPrefix), dataDir: config.dataDir, exportDir: config.exportDir, log };
+      const deps = {
+        store: createStore(conn, config.keyPrefix),
+        dataDir: config.dataDir,
+        exportDir: config.exportDir,
+        log,
+      };
       const w = createExportWorker(deps, conn, store.keys);
       workers.push(w);
       return w;
@@ -74,7 +84,10 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
         new Promise<boolean>((r) => setTimeout(() => r(true), deadlineMs).unref()),
       ]);
       if (timedOut) {
-        log.warn({ deadlineMs }, "workers did not finish in time; their jobs will be picked up again as stalled");
+        log.warn(
+          { deadlineMs },
+          "workers did not finish in time; their jobs will be picked up again as stalled",
+        );
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await closeQueues(queues);

@@ -12,20 +12,28 @@ const BLOB = /^blob:([0-9a-f]{64})$/;
  * Brand images are re-encoded once, when a campaign is saved (no metadata survives), and kept in
  * Redis, the system of record, so every worker on every machine renders the same logo.
  */
-export async function storeBrandLogo(store: Store, logo: string | undefined, where: string): Promise<string | undefined> {
+export async function storeBrandLogo(
+  store: Store,
+  logo: string | undefined,
+  where: string,
+): Promise<string | undefined> {
   if (!logo || BLOB.test(logo)) return logo;
   let bytes: Buffer;
   try {
     bytes = await readFile(logo);
   } catch {
-    throw new AppError("invalid_input", `${where}: brand.logo: cannot read ${logo}`, [{ where, field: "brand.logo", message: "cannot read the file" }]);
+    throw new AppError("invalid_input", `${where}: brand.logo: cannot read ${logo}`, [
+      { where, field: "brand.logo", message: "cannot read the file" },
+    ]);
   }
   let png: Buffer;
   try {
     png = await normaliseBrandImage(bytes);
   } catch (err) {
     if (err instanceof CardError) {
-      throw new AppError("invalid_input", `${where}: brand.logo: ${err.message}`, [{ where, field: "brand.logo", message: err.message }]);
+      throw new AppError("invalid_input", `${where}: brand.logo: ${err.message}`, [
+        { where, field: "brand.logo", message: err.message },
+      ]);
     }
     throw err;
   }

@@ -89,7 +89,11 @@ export async function getCampaign(store: Store, id: string): Promise<Campaign> {
   return found.value;
 }
 
-async function withStoredLogo<T extends { brand: { logo?: string } }>(store: Store, input: T, where: string): Promise<T> {
+async function withStoredLogo<T extends { brand: { logo?: string } }>(
+  store: Store,
+  input: T,
+  where: string,
+): Promise<T> {
   const logo = await storeBrandLogo(store, input.brand.logo, where);
   return { ...input, brand: { ...input.brand, logo } };
 }

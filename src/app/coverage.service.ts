@@ -13,7 +13,13 @@ export type CoverageCell = {
   empty: boolean;
 };
 
-export type Coverage = { campaignId: string; narratives: Narrative[]; locales: string[]; formats: Format[]; cells: CoverageCell[] };
+export type Coverage = {
+  campaignId: string;
+  narratives: Narrative[];
+  locales: string[];
+  formats: Format[];
+  cells: CoverageCell[];
+};
 
 /** Which narratives × languages × formats a campaign has material for, and which it lacks. */
 export async function coverage(store: Store, campaignId: string): Promise<Coverage> {
@@ -27,10 +33,20 @@ export async function coverage(store: Store, campaignId: string): Promise<Covera
     for (const locale of c.locales) {
       const quotes = vetted.filter((q) => q.narrative === narrative && q.locale === locale).length;
       for (const format of c.formats) {
-        const mine = outputs.filter((o) => o.narrative === narrative && o.locale === locale && o.format === format);
+        const mine = outputs.filter(
+          (o) => o.narrative === narrative && o.locale === locale && o.format === format,
+        );
         const approved = mine.filter((o) => o.status === "approved").length;
         const exported = mine.filter((o) => o.status === "exported").length;
-        cells.push({ narrative, locale, format, vettedQuotes: quotes, approved, exported, empty: quotes + approved + exported === 0 });
+        cells.push({
+          narrative,
+          locale,
+          format,
+          vettedQuotes: quotes,
+          approved,
+          exported,
+          empty: quotes + approved + exported === 0,
+        });
       }
     }
   }

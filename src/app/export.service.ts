@@ -34,7 +34,10 @@ const WEEK_MS = 7 * 24 * 3600 * 1000;
  * (3) mark the outputs exported and the bundle complete in one atomic commit. A rerun of the same slot
  * resumes from whichever step it finds done; an output is never in two bundles.
  */
-export async function exportSlot(deps: ExportDeps, opts: { campaignId: string; slot: Date; actor: string; now?: Date }): Promise<ExportResult> {
+export async function exportSlot(
+  deps: ExportDeps,
+  opts: { campaignId: string; slot: Date; actor: string; now?: Date },
+): Promise<ExportResult> {
   const { store } = deps;
   const campaign = (await store.campaigns.get(opts.campaignId))?.value;
   if (!campaign) throw notFound("campaign", opts.campaignId);
@@ -47,7 +50,7 @@ export async function exportSlot(deps: ExportDeps, opts: { campaignId: string; s
   await expireConsents(store, now);
   if (!record) {
     await markMissedDrops(store, campaign.id, opts.slot, now);
-    const reserved = await reserve(deps, campaign.id, opts.slot, opts.actor, now);
+    const reserved = await retryOnConflict(() => reserve(deps, campaign.id, opts.slot, opts.actor, now));
     if (!reserved) {
       log.info("nothing to drop");
       return { status: "empty", bundleId: id };
@@ -70,8 +73,25 @@ export async function exportSlot(deps: ExportDeps, opts: { campaignId: string; s
     outputs: { id: string }[];
     zip: { sha256: string; bytes: number };
   };
-  const complete = await markExported(store, bundle, new Set(written.outputs.map((o) => o.id)), written.zip, opts.actor);
+  const complete = await markExported(
+    store,
+    bundle,
+    new Set(written.outputs.map((o) => o.id)),
+    written.zip,
+    opts.actor,
+  );
   return { status: "written", bundle: complete };
+}
+
+/** Optimistic writes lose to a concurrent review, withdrawal or drop now and then: recompute and try again. */
+async function retryOnConflict<T>(step: () => Promise<T>, tries = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!(err instanceof AppError) || err.code !== "conflict" || i >= tries) throw err;
+    }
+  }
 }
 
 async function passRedactionGate(store: Store, ids: string[], actor: string): Promise<Output[]> {
@@ -80,16 +100,34 @@ async function passRedactionGate(store: Store, ids: string[], actor: string): Pr
   for (const v of outputs) {
     if (v.value.status !== "approved") continue;
     const speaker = await store.speakers.get(v.value.speakerId);
-    const hit = speaker ? await redactionHit(store, speaker.value, publishedTexts(v.value)) : { termId: "speaker-missing" };
+    const hit = speaker
+      ? await redactionHit(store, speaker.value, publishedTexts(v.value))
+      : { termId: "speaker-missing" };
     if (!hit) {
       passed.push(v.value);
       continue;
     }
     const at = new Date().toISOString();
-    const failure = { reason: "redaction" as const, message: `matches redaction term ${hit.termId} at export`, at, attempts: v.value.attempts, term: hit.termId };
+    const failure = {
+      reason: "redaction" as const,
+      message: `matches redaction term ${hit.termId} at export`,
+      at,
+      attempts: v.value.attempts,
+      term: hit.termId,
+    };
     await store.outputs.commit({
       writes: [store.outputs.write(move(v.value, "failed", at, { failure }), v)],
-      audit: [{ actor, action: "output.failed", entity: v.value.id, from: "approved", to: "failed", at, detail: "redaction" }],
+      audit: [
+        {
+          actor,
+          action: "output.failed",
+          entity: v.value.id,
+          from: "approved",
+          to: "failed",
+          at,
+          detail: "redaction",
+        },
+      ],
     });
   }
   return passed;
@@ -97,10 +135,18 @@ async function passRedactionGate(store: Store, ids: string[], actor: string): Pr
 
 async function reserve(deps: ExportDeps, campaignId: string, slot: Date, actor: string, now: Date) {
   const { store } = deps;
+  const already = await store.bundles.get(bundleId(campaignId, slot));
+  if (already) return already; // another process reserved this slot first
   const campaign = (await store.campaigns.get(campaignId))!.value;
-  const approved = (await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:approved`])))
+  const approved = (
+    await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:approved`]))
+  )
     .filter((v) => !v.value.bundleId)
-    .sort((a, b) => lastApproval(a.value).at.localeCompare(lastApproval(b.value).at) || a.value.id.localeCompare(b.value.id));
+    .sort(
+      (a, b) =>
+        lastApproval(a.value).at.localeCompare(lastApproval(b.value).at) ||
+        a.value.id.localeCompare(b.value.id),
+    );
   const recent = await exportedSince(store, campaignId, new Date(now.getTime() - WEEK_MS));
   const { selected } = selectForDrop(
     approved.map((v) => ({ ...v, speakerId: v.value.speakerId })),
@@ -113,7 +159,13 @@ async function reserve(deps: ExportDeps, campaignId: string, slot: Date, actor: 
   const takedowns = (await store.redis.smembers(store.takedownsKey(campaignId))).sort();
   const at = now.toISOString();
   if (selected.length === 0 && takedowns.length === 0) {
-    await store.audit.append({ actor, action: "bundle.nothing_to_drop", entity: campaignId, at, detail: slot.toISOString() });
+    await store.audit.append({
+      actor,
+      action: "bundle.nothing_to_drop",
+      entity: campaignId,
+      at,
+      detail: slot.toISOString(),
+    });
     return undefined;
   }
   const id = bundleId(campaignId, slot);
@@ -134,13 +186,27 @@ async function reserve(deps: ExportDeps, campaignId: string, slot: Date, actor: 
       // Reserving by revision: an output another drop (or a withdrawal) touched meanwhile makes this fail and retry.
       ...selected.map((v) => store.outputs.write({ ...v.value, bundleId: id }, v)),
     ],
-    audit: [{ actor, action: "bundle.reserved", entity: id, to: "writing", at, detail: `${selected.length} outputs` }],
+    audit: [
+      {
+        actor,
+        action: "bundle.reserved",
+        entity: id,
+        to: "writing",
+        at,
+        detail: `${selected.length} outputs`,
+      },
+    ],
   });
   return { value: bundle, rev: 1 };
 }
 
 async function writeBundleFolder(deps: ExportDeps, bundle: Bundle, campaign: Campaign, included: Output[]) {
-  const quotes = new Map((await deps.store.quotes.getMany([...new Set(included.map((o) => o.quoteId))])).map((q) => [q.value.id, q.value]));
+  const quotes = new Map(
+    (await deps.store.quotes.getMany([...new Set(included.map((o) => o.quoteId))])).map((q) => [
+      q.value.id,
+      q.value,
+    ]),
+  );
   const manifest = buildManifest({
     bundleId: bundle.id,
     campaign,
@@ -151,7 +217,13 @@ async function writeBundleFolder(deps: ExportDeps, bundle: Bundle, campaign: Cam
   const entries: ZipEntry[] = [];
   for (const o of included) {
     const card = path.join(deps.dataDir, o.files!.card);
-    entries.push({ name: cardEntryName(o), file: card, size: (await stat(card)).size, sha256: o.sha256![o.files!.card]!, compress: false });
+    entries.push({
+      name: cardEntryName(o),
+      file: card,
+      size: (await stat(card)).size,
+      sha256: o.sha256![o.files!.card]!,
+      compress: false,
+    });
     for (const [variant, rel] of Object.entries(o.files!.text)) {
       const file = path.join(deps.dataDir, rel);
       entries.push({
@@ -173,7 +245,11 @@ async function writeBundleFolder(deps: ExportDeps, bundle: Bundle, campaign: Cam
   await mkdir(tmpDir);
   try {
     const zip = await writeZip(path.join(tmpDir, "bundle.zip"), entries);
-    const sidecar = { ...manifest, generatedAt: new Date().toISOString(), zip: { file: "bundle.zip", ...zip } };
+    const sidecar = {
+      ...manifest,
+      generatedAt: new Date().toISOString(),
+      zip: { file: "bundle.zip", ...zip },
+    };
     await writeFile(path.join(tmpDir, "manifest.json"), `${JSON.stringify(sidecar, null, 2)}\n`);
     await deps.afterStep?.("written");
     await rename(tmpDir, finalDir);
@@ -185,7 +261,13 @@ async function writeBundleFolder(deps: ExportDeps, bundle: Bundle, campaign: Cam
 }
 
 /** Step 3, retried on conflicts: what the folder holds becomes exported; what was withdrawn meanwhile becomes a takedown. */
-async function markExported(store: Store, bundle: Bundle, inFolder: Set<string>, zip: { sha256: string; bytes: number }, actor: string) {
+async function markExported(
+  store: Store,
+  bundle: Bundle,
+  inFolder: Set<string>,
+  zip: { sha256: string; bytes: number },
+  actor: string,
+) {
   for (let attempt = 0; attempt < 10; attempt++) {
     const current = await store.bundles.get(bundle.id);
     if (!current) throw notFound("bundle", bundle.id);
@@ -194,18 +276,47 @@ async function markExported(store: Store, bundle: Bundle, inFolder: Set<string>,
     const at = new Date().toISOString();
     const exported = outputs.filter((v) => v.value.status === "approved");
     const withdrawnAfterWriting = outputs.filter((v) => v.value.status === "withdrawn");
-    const ops: RawOp[] = withdrawnAfterWriting.map((v) => ["SADD", store.takedownsKey(bundle.campaignId), v.value.id]);
-    const complete: Bundle = { ...current.value, outputIds: [...inFolder].sort(), status: "complete", zipSha256: zip.sha256, bytes: zip.bytes, completedAt: at };
+    const ops: RawOp[] = withdrawnAfterWriting.map((v) => [
+      "SADD",
+      store.takedownsKey(bundle.campaignId),
+      v.value.id,
+    ]);
+    const complete: Bundle = {
+      ...current.value,
+      outputIds: [...inFolder].sort(),
+      status: "complete",
+      zipSha256: zip.sha256,
+      bytes: zip.bytes,
+      completedAt: at,
+    };
     try {
       await store.bundles.commit({
         writes: [
           store.bundles.write(complete, current),
-          ...exported.map((v) => store.outputs.write(move(v.value, "exported", at, { exportedAt: at, bundleId: bundle.id }), v)),
+          ...exported.map((v) =>
+            store.outputs.write(move(v.value, "exported", at, { exportedAt: at, bundleId: bundle.id }), v),
+          ),
         ],
         ops,
         audit: [
-          { actor, action: "bundle.complete", entity: bundle.id, from: "writing", to: "complete", at, detail: `${exported.length} outputs, ${bundle.takedowns.length} takedowns` },
-          ...exported.map((v) => ({ actor, action: "output.exported", entity: v.value.id, from: "approved", to: "exported", at, detail: bundle.id })),
+          {
+            actor,
+            action: "bundle.complete",
+            entity: bundle.id,
+            from: "writing",
+            to: "complete",
+            at,
+            detail: `${exported.length} outputs, ${bundle.takedowns.length} takedowns`,
+          },
+          ...exported.map((v) => ({
+            actor,
+            action: "output.exported",
+            entity: v.value.id,
+            from: "approved",
+            to: "exported",
+            at,
+            detail: bundle.id,
+          })),
         ],
       });
       return complete;
@@ -219,12 +330,18 @@ async function markExported(store: Store, bundle: Bundle, inFolder: Set<string>,
 /** Outputs still in review when their campaign's drop fires are marked so reviewers see what they missed. */
 async function markMissedDrops(store: Store, campaignId: string, slot: Date, now: Date) {
   const label = slot.toISOString();
-  const pending = await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:in_review`]));
+  const pending = await store.outputs.getMany(
+    await store.outputs.ids([`campaign:${campaignId}:status:in_review`]),
+  );
   const at = now.toISOString();
   for (const v of pending) {
     if (v.value.missedDrops.includes(label)) continue;
     try {
-      await store.outputs.commit({ writes: [store.outputs.write({ ...v.value, missedDrops: [...v.value.missedDrops, label], updatedAt: at }, v)] });
+      await store.outputs.commit({
+        writes: [
+          store.outputs.write({ ...v.value, missedDrops: [...v.value.missedDrops, label], updatedAt: at }, v),
+        ],
+      });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "conflict") throw err; // decided meanwhile: no longer missed
     }

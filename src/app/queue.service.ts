@@ -7,7 +7,13 @@ import type { Quote } from "../domain/quote.js";
 import type { Queues } from "../queues/queues.js";
 import type { Store } from "../store/store.js";
 
-export type QueueResult = { campaignId: string; outputIds: string[]; created: number; existing: number; jobsAdded: number };
+export type QueueResult = {
+  campaignId: string;
+  outputIds: string[];
+  created: number;
+  existing: number;
+  jobsAdded: number;
+};
 
 /** A brand change must give new outputs: its version is its content. */
 export function brandVersion(c: Campaign): string {
@@ -33,7 +39,10 @@ export async function queueCampaign(
   queues: Queues,
   opts: { campaignId: string; actor: string; templateVersion: string; quoteIds?: string[]; now?: Date },
 ): Promise<QueueResult> {
-  if (!opts.actor.trim()) throw new AppError("invalid_input", "who is queueing is required", [{ field: "as", message: "required" }]);
+  if (!opts.actor.trim())
+    throw new AppError("invalid_input", "who is queueing is required", [
+      { field: "as", message: "required" },
+    ]);
   const found = await store.campaigns.get(opts.campaignId);
   if (!found) throw notFound("campaign", opts.campaignId);
   const campaign = found.value;
@@ -41,7 +50,11 @@ export async function queueCampaign(
   if (opts.quoteIds?.length) {
     const unknown = opts.quoteIds.filter((id) => !vetted.some((q) => q.id === id));
     if (unknown.length) {
-      throw new AppError("invalid_input", `not vetted or unknown: ${unknown.join(", ")}`, unknown.map((id) => ({ field: "quote", message: `${id} is not a vetted quote` })));
+      throw new AppError(
+        "invalid_input",
+        `not vetted or unknown: ${unknown.join(", ")}`,
+        unknown.map((id) => ({ field: "quote", message: `${id} is not a vetted quote` })),
+      );
     }
   }
   const quotes = matchingQuotes(campaign, vetted, opts.quoteIds);
@@ -83,7 +96,9 @@ export async function queueCampaign(
     }
   }
 
-  const existing = new Map((await store.outputs.getMany(planned.map((o) => o.id))).map((v) => [v.value.id, v.value]));
+  const existing = new Map(
+    (await store.outputs.getMany(planned.map((o) => o.id))).map((v) => [v.value.id, v.value]),
+  );
   const fresh = planned.filter((o) => !existing.has(o.id));
   await store.outputs.commit({
     writes: fresh.map((o) => store.outputs.write(o)),
@@ -91,7 +106,9 @@ export async function queueCampaign(
   });
   const needJob = planned.filter((o) => (existing.get(o.id)?.status ?? "queued") === "queued");
   const before = await Promise.all(needJob.map((o) => queues.render.getJob(o.id)));
-  await queues.render.addBulk(needJob.map((o) => ({ name: "render", data: { outputId: o.id }, opts: { jobId: o.id } })));
+  await queues.render.addBulk(
+    needJob.map((o) => ({ name: "render", data: { outputId: o.id }, opts: { jobId: o.id } })),
+  );
   return {
     campaignId: campaign.id,
     outputIds: planned.map((o) => o.id),

@@ -34,7 +34,11 @@ type Attempt = { number: number; final: boolean };
  * queued → rendering → in_review, or failed with its reason. Safe to run twice: an output already past
  * rendering is left alone, and files have deterministic paths written atomically.
  */
-export async function renderOutput(deps: RenderDeps, id: string, attempt: Attempt): Promise<"rendered" | "skipped"> {
+export async function renderOutput(
+  deps: RenderDeps,
+  id: string,
+  attempt: Attempt,
+): Promise<"rendered" | "skipped"> {
   const { store } = deps;
   const found = await store.outputs.get(id);
   if (!found) throw new RenderFailure("error", `output ${id} does not exist`);
@@ -46,7 +50,16 @@ export async function renderOutput(deps: RenderDeps, id: string, attempt: Attemp
     audit:
       found.value.status === "rendering"
         ? []
-        : [{ actor: "render-worker", action: "output.rendering", entity: id, from: "queued", to: "rendering", at: startedAt }],
+        : [
+            {
+              actor: "render-worker",
+              action: "output.rendering",
+              entity: id,
+              from: "queued",
+              to: "rendering",
+              at: startedAt,
+            },
+          ],
   });
   const rev = found.rev + 1;
 
@@ -56,23 +69,53 @@ export async function renderOutput(deps: RenderDeps, id: string, attempt: Attemp
     const finished = move(started, "in_review", at, { ...done, failure: undefined });
     await store.outputs.commit({
       writes: [{ ...store.outputs.write(finished, { value: started, rev }) }],
-      audit: [{ actor: "render-worker", action: "output.rendered", entity: id, from: "rendering", to: "in_review", at }],
+      audit: [
+        {
+          actor: "render-worker",
+          action: "output.rendered",
+          entity: id,
+          from: "rendering",
+          to: "in_review",
+          at,
+        },
+      ],
     });
     return "rendered";
   } catch (err) {
     const failure =
-      err instanceof RenderFailure ? err : attempt.final ? new RenderFailure("error", (err as Error).message) : undefined;
+      err instanceof RenderFailure
+        ? err
+        : attempt.final
+          ? new RenderFailure("error", (err as Error).message)
+          : undefined;
     if (failure) await markFailed(store, { value: started, rev }, failure, attempt.number);
     throw failure ?? err;
   }
 }
 
-async function markFailed(store: Store, current: { value: Output; rev: number }, f: RenderFailure, attempts: number) {
+async function markFailed(
+  store: Store,
+  current: { value: Output; rev: number },
+  f: RenderFailure,
+  attempts: number,
+) {
   const at = new Date().toISOString();
-  const failed = move(current.value, "failed", at, { failure: { reason: f.reason, message: f.message, at, attempts, term: f.term } });
+  const failed = move(current.value, "failed", at, {
+    failure: { reason: f.reason, message: f.message, at, attempts, term: f.term },
+  });
   await store.outputs.commit({
     writes: [store.outputs.write(failed, current)],
-    audit: [{ actor: "render-worker", action: "output.failed", entity: failed.id, from: "rendering", to: "failed", at, detail: f.reason }],
+    audit: [
+      {
+        actor: "render-worker",
+        action: "output.failed",
+        entity: failed.id,
+        from: "rendering",
+        to: "failed",
+        at,
+        detail: f.reason,
+      },
+    ],
   });
 }
 
@@ -83,8 +126,11 @@ async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output
     store.speakers.get(output.speakerId),
     store.campaigns.get(output.campaignId),
   ]);
-  if (!quote || quote.value.vetting.state !== "vetted") {
-    throw new RenderFailure("quote_not_vetted", `quote ${output.quoteId} is ${quote?.value.vetting.state ?? "gone"}, no longer vetted`);
+  if (quote?.value.vetting.state !== "vetted") {
+    throw new RenderFailure(
+      "quote_not_vetted",
+      `quote ${output.quoteId} is ${quote?.value.vetting.state ?? "gone"}, no longer vetted`,
+    );
   }
   if (!speaker || !campaign) throw new RenderFailure("error", "speaker or campaign is gone");
 

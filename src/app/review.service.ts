@@ -46,14 +46,19 @@ export async function decide(
   if (!found) throw notFound("output", id);
   const output = found.value;
   if (output.queuedBy === reviewer) {
-    throw new AppError("forbidden", `${reviewer} queued output ${id}; someone else must review it (four eyes)`);
+    throw new AppError(
+      "forbidden",
+      `${reviewer} queued output ${id}; someone else must review it (four eyes)`,
+    );
   }
   if (output.status !== "in_review") {
     throw new AppError("invalid_state", `output ${id} is ${output.status}, not in review`);
   }
   const trimmed = comment?.trim() || undefined;
   if (decision === "rejected" && !trimmed) {
-    throw new AppError("invalid_input", "a rejection needs a comment saying why", [{ field: "comment", message: "required" }]);
+    throw new AppError("invalid_input", "a rejection needs a comment saying why", [
+      { field: "comment", message: "required" },
+    ]);
   }
   const at = now.toISOString();
   const next = move(output, decision, at, {
@@ -76,10 +81,20 @@ export async function decide(
   return next;
 }
 
-export type BulkResult = { id: string; ok: boolean; status?: OutputState; error?: { code: string; message: string } };
+export type BulkResult = {
+  id: string;
+  ok: boolean;
+  status?: OutputState;
+  error?: { code: string; message: string };
+};
 
 /** Approves each output on its own: one refused output does not block the others. */
-export async function bulkApprove(store: Store, ids: string[], reviewer: string, comment?: string): Promise<BulkResult[]> {
+export async function bulkApprove(
+  store: Store,
+  ids: string[],
+  reviewer: string,
+  comment?: string,
+): Promise<BulkResult[]> {
   const results: BulkResult[] = [];
   for (const id of ids) {
     try {

@@ -7,9 +7,18 @@ import type { RawOp } from "../store/commit.js";
 import type { Store } from "../store/store.js";
 
 /** A global term (no speaker) or one speaker's. The audit trail names the term's id, never the term. */
-export async function addRedaction(store: Store, term: string, actor: string, speakerId?: string, now = new Date()) {
+export async function addRedaction(
+  store: Store,
+  term: string,
+  actor: string,
+  speakerId?: string,
+  now = new Date(),
+) {
   const clean = term.trim();
-  if (clean.length < 2) throw new AppError("invalid_input", "a redaction term needs at least 2 characters", [{ field: "term", message: "too short" }]);
+  if (clean.length < 2)
+    throw new AppError("invalid_input", "a redaction term needs at least 2 characters", [
+      { field: "term", message: "too short" },
+    ]);
   if (speakerId && !(await store.speakers.get(speakerId))) throw notFound("speaker", speakerId);
   const id = redactionTermId(clean, speakerId);
   if (await store.redactions.get(id)) return { id, created: false };
@@ -17,13 +26,24 @@ export async function addRedaction(store: Store, term: string, actor: string, sp
   const entry: RedactionTerm = { id, term: clean, speakerId, createdAt: at, createdBy: actor };
   await store.redactions.commit({
     writes: [store.redactions.write(entry)],
-    audit: [{ actor, action: "redaction.added", entity: id, at, detail: speakerId ? `speaker ${speakerId}` : "global" }],
+    audit: [
+      {
+        actor,
+        action: "redaction.added",
+        entity: id,
+        at,
+        detail: speakerId ? `speaker ${speakerId}` : "global",
+      },
+    ],
   });
   return { id, created: true };
 }
 
 /** Global terms, the speaker's stored terms and the speaker's own record's terms. */
-export async function termsFor(store: Store, speaker: Speaker): Promise<Pick<RedactionTerm, "id" | "term">[]> {
+export async function termsFor(
+  store: Store,
+  speaker: Speaker,
+): Promise<Pick<RedactionTerm, "id" | "term">[]> {
   const stored = await store.redactions.list();
   const own = speaker.redactionTerms.map((term) => ({ id: redactionTermId(term, speaker.id), term }));
   return [...stored.filter((t) => !t.speakerId || t.speakerId === speaker.id), ...own];
@@ -49,7 +69,13 @@ const NOT_YET_OUT = new Set(["queued", "rendering", "in_review", "approved", "re
  * list, which each later bundle carries until someone acknowledges it. Retries on conflicts with
  * renders, reviews and drops running at the same moment.
  */
-export async function withdrawConsent(store: Store, speakerId: string, actor: string, reason?: string, now = new Date()) {
+export async function withdrawConsent(
+  store: Store,
+  speakerId: string,
+  actor: string,
+  reason?: string,
+  now = new Date(),
+) {
   for (let attempt = 0; attempt < 20; attempt++) {
     const speaker = await store.speakers.get(speakerId);
     if (!speaker) throw notFound("speaker", speakerId);
@@ -68,9 +94,30 @@ export async function withdrawConsent(store: Store, speakerId: string, actor: st
       withdrawnAt: at,
     };
     const audit: AuditEntry[] = [
-      { actor, action: "speaker.consent_withdrawn", entity: speakerId, from: speaker.value.consent?.state ?? "none", to: "withdrawn", at, detail: reason },
-      ...pending.map((v) => ({ actor, action: "output.withdrawn", entity: v.value.id, from: v.value.status, to: "withdrawn", at })),
-      ...dropped.map((v) => ({ actor, action: "output.takedown_requested", entity: v.value.id, at, detail: v.value.campaignId })),
+      {
+        actor,
+        action: "speaker.consent_withdrawn",
+        entity: speakerId,
+        from: speaker.value.consent?.state ?? "none",
+        to: "withdrawn",
+        at,
+        detail: reason,
+      },
+      ...pending.map((v) => ({
+        actor,
+        action: "output.withdrawn",
+        entity: v.value.id,
+        from: v.value.status,
+        to: "withdrawn",
+        at,
+      })),
+      ...dropped.map((v) => ({
+        actor,
+        action: "output.takedown_requested",
+        entity: v.value.id,
+        at,
+        detail: v.value.campaignId,
+      })),
     ];
     try {
       await store.speakers.commit({
@@ -92,8 +139,11 @@ export async function withdrawConsent(store: Store, speakerId: string, actor: st
 /** Consent that expires acts as a withdrawal once its date passes; run before every drop. */
 export async function expireConsents(store: Store, now = new Date()) {
   const speakers = await store.speakers.list(["consent:granted"]);
-  const expired = speakers.filter((s) => s.consent?.expiresAt && Date.parse(s.consent.expiresAt) <= now.getTime());
-  for (const s of expired) await withdrawConsent(store, s.id, "consent-expiry", `consent expired ${s.consent!.expiresAt}`, now);
+  const expired = speakers.filter(
+    (s) => s.consent?.expiresAt && Date.parse(s.consent.expiresAt) <= now.getTime(),
+  );
+  for (const s of expired)
+    await withdrawConsent(store, s.id, "consent-expiry", `consent expired ${s.consent!.expiresAt}`, now);
   return expired.map((s) => s.id);
 }
 
@@ -101,17 +151,33 @@ export async function pendingTakedowns(store: Store, campaignId: string): Promis
   return (await store.redis.smembers(store.takedownsKey(campaignId))).sort();
 }
 
-export async function ackTakedowns(store: Store, campaignId: string, ids: string[], actor: string, now = new Date()) {
+export async function ackTakedowns(
+  store: Store,
+  campaignId: string,
+  ids: string[],
+  actor: string,
+  now = new Date(),
+) {
   const pending = new Set(await pendingTakedowns(store, campaignId));
   const unknown = ids.filter((id) => !pending.has(id));
   if (unknown.length) {
-    throw new AppError("invalid_input", `not pending takedowns of ${campaignId}: ${unknown.join(", ")}`, unknown.map((id) => ({ field: "id", message: `${id} is not a pending takedown` })));
+    throw new AppError(
+      "invalid_input",
+      `not pending takedowns of ${campaignId}: ${unknown.join(", ")}`,
+      unknown.map((id) => ({ field: "id", message: `${id} is not a pending takedown` })),
+    );
   }
   const at = now.toISOString();
   await store.outputs.commit({
     writes: [],
     ops: ids.map((id) => ["SREM", store.takedownsKey(campaignId), id] as RawOp),
-    audit: ids.map((id) => ({ actor, action: "output.takedown_acknowledged", entity: id, at, detail: campaignId })),
+    audit: ids.map((id) => ({
+      actor,
+      action: "output.takedown_acknowledged",
+      entity: id,
+      at,
+      detail: campaignId,
+    })),
   });
   return ids.length;
 }

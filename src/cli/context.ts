@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import { type Config, loadConfig } from "../config.js";
 import { createLogger, type Logger } from "../logger.js";
+import { openRuntime, type Runtime } from "../runtime.js";
 import { connectRedis, warnUnlessNoEviction } from "../store/redis.js";
 import { createStore, type Store } from "../store/store.js";
-import { openRuntime, type Runtime } from "../runtime.js";
 
 export type Io = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
 

@@ -36,12 +36,22 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
     .option("--json", "print JSON")
     .action(async (o: { campaign?: string; json?: boolean }) => {
       const store = await ctx.store();
-      const list = (await store.bundles.list(o.campaign ? [`campaign:${o.campaign}`] : [])).sort((a, b) => a.slot.localeCompare(b.slot));
+      const list = (await store.bundles.list(o.campaign ? [`campaign:${o.campaign}`] : [])).sort((a, b) =>
+        a.slot.localeCompare(b.slot),
+      );
       if (o.json) return ctx.json(list);
       ctx.print(
         table(
           ["ID", "CAMPAIGN", "SLOT", "STATUS", "OUTPUTS", "TAKEDOWNS", "PATH"],
-          list.map((b) => [b.id, b.campaignId, b.slot, b.status, String(b.outputIds.length), String(b.takedowns.length), path.join(ctx.config.exportDir, b.dir)]),
+          list.map((b) => [
+            b.id,
+            b.campaignId,
+            b.slot,
+            b.status,
+            String(b.outputIds.length),
+            String(b.takedowns.length),
+            path.join(ctx.config.exportDir, b.dir),
+          ]),
           80,
         ),
       );

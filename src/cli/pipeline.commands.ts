@@ -1,15 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { loadBrandLogo } from "../app/brand.service.js";
 import { queueCampaign } from "../app/queue.service.js";
 import { FORMAT_NAMES, type Format } from "../domain/campaign.js";
 import { AppError } from "../domain/errors.js";
 import { directionOf } from "../domain/locale.js";
 import type { Output } from "../domain/output.js";
 import { publicationView } from "../domain/publication.js";
-import { loadBrandLogo } from "../app/brand.service.js";
-import { renderCard } from "../render/card/card.render.js";
 import { createQueueEvents } from "../queues/queues.js";
+import { renderCard } from "../render/card/card.render.js";
 import type { Runtime } from "../runtime.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./parse.js";
@@ -34,14 +34,20 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
         quoteIds: o.quote,
         templateVersion: rt.templates.version,
       });
-      ctx.print(`${r.campaignId}: ${r.outputIds.length} outputs (${r.created} new, ${r.existing} existing), ${r.jobsAdded} render jobs added`);
+      ctx.print(
+        `${r.campaignId}: ${r.outputIds.length} outputs (${r.created} new, ${r.existing} existing), ${r.jobsAdded} render jobs added`,
+      );
       if (!o.wait || r.outputIds.length === 0) return;
       if ((await rt.queues.render.getWorkersCount()) === 0) {
-        ctx.io.err("waiting for render workers: run `testimony work` or `testimony start` (or pass --no-wait)\n");
+        ctx.io.err(
+          "waiting for render workers: run `testimony work` or `testimony start` (or pass --no-wait)\n",
+        );
       }
       const outputs = await waitForOutputs(rt, ctx, r.outputIds, timeout * 1000);
       const by = (s: string) => outputs.filter((x) => x.status === s).length;
-      ctx.print(`rendered: ${outputs.filter((x) => FINISHED.has(x.status) && x.status !== "failed").length}, failed: ${by("failed")}`);
+      ctx.print(
+        `rendered: ${outputs.filter((x) => FINISHED.has(x.status) && x.status !== "failed").length}, failed: ${by("failed")}`,
+      );
       for (const f of outputs.filter((x) => x.status === "failed")) {
         ctx.print(`  ${f.id} ${f.quoteId} ${f.format}: ${f.failure?.reason}: ${f.failure?.message}`);
       }
@@ -55,7 +61,9 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
     .option("--concurrency <n>", "renders in flight; 2 recovers most of a second core", "2")
     .action(async (o: { queue: string; concurrency: string }) => {
       if (o.queue !== "render" && o.queue !== "export") {
-        throw new AppError("invalid_input", "--queue must be render or export", [{ field: "queue", message: "must be render or export" }]);
+        throw new AppError("invalid_input", "--queue must be render or export", [
+          { field: "queue", message: "must be render or export" },
+        ]);
       }
       const rt = await ctx.runtime();
       if (o.queue === "render") rt.startRenderWorker(positiveInt("concurrency", o.concurrency));
@@ -73,14 +81,19 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
     .option("--campaign <id>", "brand and hashtags from this campaign (default: the first)")
     .action(async (o: { quote: string; format: string; out: string; campaign?: string }) => {
       if (!FORMAT_NAMES.includes(o.format as Format)) {
-        throw new AppError("invalid_input", `--format must be one of ${FORMAT_NAMES.join(", ")}`, [{ field: "format", message: "unknown" }]);
+        throw new AppError("invalid_input", `--format must be one of ${FORMAT_NAMES.join(", ")}`, [
+          { field: "format", message: "unknown" },
+        ]);
       }
       const store = await ctx.store();
       const quote = await store.quotes.get(o.quote);
       if (!quote) throw new AppError("not_found", `quote ${o.quote} does not exist`);
       const speaker = await store.speakers.get(quote.value.speakerId);
-      const campaign = o.campaign ? await store.campaigns.get(o.campaign) : (await store.campaigns.getMany(await store.campaigns.ids()))[0];
-      if (!campaign || !speaker) throw new AppError("not_found", "no campaign to take the brand from: create one first");
+      const campaign = o.campaign
+        ? await store.campaigns.get(o.campaign)
+        : (await store.campaigns.getMany(await store.campaigns.ids()))[0];
+      if (!campaign || !speaker)
+        throw new AppError("not_found", "no campaign to take the brand from: create one first");
       const view = publicationView(quote.value, speaker.value, campaign.value, new Date());
       const card = await renderCard({
         format: o.format as Format,
@@ -98,7 +111,12 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
 }
 
 /** Progress from QueueEvents, truth from the store: each event re-reads the outputs' states. */
-async function waitForOutputs(rt: Runtime, ctx: CliContext, ids: string[], timeoutMs: number): Promise<Output[]> {
+async function waitForOutputs(
+  rt: Runtime,
+  ctx: CliContext,
+  ids: string[],
+  timeoutMs: number,
+): Promise<Output[]> {
   const events = createQueueEvents("render", rt.redis, rt.store.keys);
   const bar = ctx.io.isTTY ? new SingleBar({ format: "rendering [{bar}] {value}/{total}" }) : undefined;
   bar?.start(ids.length, 0);
@@ -113,7 +131,8 @@ async function waitForOutputs(rt: Runtime, ctx: CliContext, ids: string[], timeo
       const done = outputs.filter((x) => FINISHED.has(x.status)).length;
       bar?.update(done);
       if (done === ids.length) return outputs;
-      if (Date.now() > deadline) throw new AppError("conflict", `gave up waiting: ${done}/${ids.length} rendered`);
+      if (Date.now() > deadline)
+        throw new AppError("conflict", `gave up waiting: ${done}/${ids.length} rendered`);
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 1000).unref();

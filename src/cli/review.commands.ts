@@ -24,7 +24,12 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
     .action(async (o: { json?: boolean }) => {
       const list = (await (await ctx.store()).users.list()).map(({ tokenHash, tokenSalt, ...u }) => u);
       if (o.json) return ctx.json(list);
-      ctx.print(table(["NAME", "ROLES", "CREATED", "REVOKED"], list.map((u) => [u.id, u.roles.join(","), u.createdAt, u.revokedAt ?? ""])));
+      ctx.print(
+        table(
+          ["NAME", "ROLES", "CREATED", "REVOKED"],
+          list.map((u) => [u.id, u.roles.join(","), u.createdAt, u.revokedAt ?? ""]),
+        ),
+      );
     });
   users
     .command("token <name>")
@@ -49,7 +54,10 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
     .option("--status <status>", "in_review by default", "in_review")
     .option("--json", "print JSON")
     .action(async (o: { campaign?: string; status: string; json?: boolean }) => {
-      const list = await listOutputs(await ctx.store(), { campaignId: o.campaign, status: o.status as never });
+      const list = await listOutputs(await ctx.store(), {
+        campaignId: o.campaign,
+        status: o.status as never,
+      });
       if (o.json) return ctx.json(list);
       ctx.print(
         table(
@@ -65,7 +73,10 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
               x.format,
               x.queuedBy,
               d ? `${d.decision} by ${d.by}` : "",
-              [x.failure ? `${x.failure.reason}: ${x.failure.message}` : "", ...x.missedDrops.map((s) => `missed drop ${s}`)]
+              [
+                x.failure ? `${x.failure.reason}: ${x.failure.message}` : "",
+                ...x.missedDrops.map((s) => `missed drop ${s}`),
+              ]
                 .filter(Boolean)
                 .join("; "),
             ];

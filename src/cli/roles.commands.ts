@@ -15,7 +15,12 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
       const rt = await ctx.runtime();
       rt.startRenderWorker(positiveInt("concurrency", o.concurrency));
       rt.startExportWorker();
-      const scheduler = await startScheduler({ store: rt.store, queues: rt.queues, log: rt.log, catchUpHours: ctx.config.catchUpHours });
+      const scheduler = await startScheduler({
+        store: rt.store,
+        queues: rt.queues,
+        log: rt.log,
+        catchUpHours: ctx.config.catchUpHours,
+      });
       ctx.cleanups.push(() => scheduler.close());
       const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
       ctx.cleanups.push(() => server.close());
@@ -41,7 +46,12 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
     .action(async (o: { withExportWorker?: boolean }) => {
       const rt = await ctx.runtime();
       if (o.withExportWorker) rt.startExportWorker();
-      const scheduler = await startScheduler({ store: rt.store, queues: rt.queues, log: rt.log, catchUpHours: ctx.config.catchUpHours });
+      const scheduler = await startScheduler({
+        store: rt.store,
+        queues: rt.queues,
+        log: rt.log,
+        catchUpHours: ctx.config.catchUpHours,
+      });
       ctx.cleanups.push(() => scheduler.close());
       rt.log.info("scheduler started");
       await waitForShutdown(rt.log);

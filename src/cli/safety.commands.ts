@@ -13,7 +13,9 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
     .option("--reason <text>", "why (kept in the audit trail)")
     .action(async (id: string, o: { as: string; reason?: string }) => {
       const r = await withdrawConsent(await ctx.store(), id, o.as, o.reason);
-      ctx.print(`${id}: consent withdrawn; ${r.withdrawn} outputs withdrawn, ${r.takedowns} takedowns for later bundles`);
+      ctx.print(
+        `${id}: consent withdrawn; ${r.withdrawn} outputs withdrawn, ${r.takedowns} takedowns for later bundles`,
+      );
     });
 
   const redactions = program.command("redactions").description("terms that must never appear in any output");
@@ -48,7 +50,9 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
   const report = program.command("report").description("reports");
   report
     .command("coverage <campaign>")
-    .description("vetted quotes, approved and exported outputs by narrative × locale × format; empty cells marked")
+    .description(
+      "vetted quotes, approved and exported outputs by narrative × locale × format; empty cells marked",
+    )
     .option("--json", "print JSON")
     .action(async (campaign: string, o: { json?: boolean }) => {
       const c = await coverage(await ctx.store(), campaign);
@@ -56,7 +60,15 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
       ctx.print(
         table(
           ["NARRATIVE", "LOCALE", "FORMAT", "VETTED QUOTES", "APPROVED", "EXPORTED", ""],
-          c.cells.map((x) => [x.narrative, x.locale, x.format, String(x.vettedQuotes), String(x.approved), String(x.exported), x.empty ? "EMPTY" : ""]),
+          c.cells.map((x) => [
+            x.narrative,
+            x.locale,
+            x.format,
+            String(x.vettedQuotes),
+            String(x.approved),
+            String(x.exported),
+            x.empty ? "EMPTY" : "",
+          ]),
         ),
       );
     });

@@ -16,7 +16,12 @@ export type Bundle = {
   completedAt?: string;
 };
 
-export const bundleId = (campaignId: string, slot: Date) => `b-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;
+export const bundleId = (campaignId: string, slot: Date) =>
+  `b-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;
 
 /** `2026-11-23T09-00-00Z`: an ISO instant that is a valid folder name everywhere. */
-export const slotFolder = (slot: Date) => slot.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/:/g, "-");
+export const slotFolder = (slot: Date) =>
+  slot
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/:/g, "-");

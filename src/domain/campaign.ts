@@ -38,13 +38,16 @@ export const scheduleSchema = z.object({
       ctx.addIssue({ code: "custom", message: `invalid cron expression "${expr}": ${why}` });
     }
   }),
-  timeZone: z.string().superRefine((tz, ctx) => {
+  timeZone: z.string().transform((tz, ctx) => {
     if (!isValidTimeZone(tz)) {
       ctx.addIssue({
         code: "custom",
         message: `"${tz}" is not an IANA time zone (e.g. Europe/London, Asia/Baghdad)`,
       });
+      return z.NEVER;
     }
+    // Intl accepts "asia/baghdad"; keep the canonical spelling.
+    return new Intl.DateTimeFormat("en", { timeZone: tz }).resolvedOptions().timeZone;
   }),
 });
 export type Schedule = z.infer<typeof scheduleSchema>;

@@ -16,7 +16,9 @@ export function selectForDrop<T extends { speakerId: string }>(
   const allowance = new Map<string, number>();
   for (const speaker of queues.keys()) {
     const weekLeft =
-      limits.per7Days === undefined ? Number.POSITIVE_INFINITY : limits.per7Days - (limits.exportedLast7Days?.(speaker) ?? 0);
+      limits.per7Days === undefined
+        ? Number.POSITIVE_INFINITY
+        : limits.per7Days - (limits.exportedLast7Days?.(speaker) ?? 0);
     allowance.set(speaker, Math.max(0, Math.min(limits.perDrop, weekLeft)));
   }
   const selected: T[] = [];

@@ -1,7 +1,7 @@
+import type { Encoding, Format, TextVariant } from "./campaign.js";
 import { AppError } from "./errors.js";
 import { stableId } from "./ids.js";
 import type { Direction } from "./locale.js";
-import type { Encoding, Format, TextVariant } from "./campaign.js";
 import type { Narrative } from "./narrative.js";
 
 export const OUTPUT_STATES = [

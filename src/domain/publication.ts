@@ -41,10 +41,16 @@ export class AttributionRefused extends Error {
 }
 
 /** Whether consent for naming holds at `now` for this locale and channel. Null when it does; else why not. */
-export function namedConsentProblem(speaker: Speaker, locale: string, now: Date, channel?: string): string | null {
+export function namedConsentProblem(
+  speaker: Speaker,
+  locale: string,
+  now: Date,
+  channel?: string,
+): string | null {
   const c = speaker.consent;
-  if (!c || c.state !== "granted") return "no granted consent is recorded for naming this speaker";
-  if (c.expiresAt && Date.parse(c.expiresAt) <= now.getTime()) return `consent to be named expired on ${c.expiresAt}`;
+  if (c?.state !== "granted") return "no granted consent is recorded for naming this speaker";
+  if (c.expiresAt && Date.parse(c.expiresAt) <= now.getTime())
+    return `consent to be named expired on ${c.expiresAt}`;
   const lang = languageOf(locale);
   if (c.scope.locales.length && !c.scope.locales.some((l) => l === locale || languageOf(l) === lang)) {
     return `consent to be named does not cover locale ${locale}`;
@@ -76,7 +82,12 @@ export function citation(source: Source): string {
   return `${source.publisher}, “${source.title}”, ${source.publishedAt}`;
 }
 
-export function publicationView(quote: Quote, speaker: Speaker, campaign: Campaign, now: Date): PublicationView {
+export function publicationView(
+  quote: Quote,
+  speaker: Speaker,
+  campaign: Campaign,
+  now: Date,
+): PublicationView {
   return {
     quote: {
       text: quote.text,

@@ -1,20 +1,26 @@
 import { stableId } from "./ids.js";
 
-export type RedactionTerm = { id: string; term: string; speakerId?: string; createdAt: string; createdBy: string };
+export type RedactionTerm = {
+  id: string;
+  term: string;
+  speakerId?: string;
+  createdAt: string;
+  createdBy: string;
+};
 
 const INVISIBLE = /[\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
 const TATWEEL = /\u0640/g;
 const ARABIC_VARIANTS: Record<string, string> = {
-  "أ": "ا",
-  "إ": "ا",
-  "آ": "ا",
-  "ٱ": "ا",
-  "ى": "ي",
-  "ئ": "ي",
-  "ؤ": "و",
-  "ة": "ه",
-  "ک": "ك",
-  "ی": "ي",
+  أ: "ا",
+  إ: "ا",
+  آ: "ا",
+  ٱ: "ا",
+  ى: "ي",
+  ئ: "ي",
+  ؤ: "و",
+  ة: "ه",
+  ک: "ك",
+  ی: "ي",
 };
 
 /**
@@ -39,7 +45,10 @@ export const redactionTermId = (term: string, speakerId?: string) =>
   stableId("r", normaliseForRedaction(term), speakerId ?? "*");
 
 /** The first term found in any of the texts, matched on whole words after normalisation; never the term itself in errors. */
-export function findRedactionHit(texts: string[], terms: Pick<RedactionTerm, "id" | "term">[]): { termId: string } | undefined {
+export function findRedactionHit(
+  texts: string[],
+  terms: Pick<RedactionTerm, "id" | "term">[],
+): { termId: string } | undefined {
   const haystack = ` ${texts.map(normaliseForRedaction).join(" \u0000 ")} `;
   for (const t of terms) {
     const needle = normaliseForRedaction(t.term);

@@ -10,7 +10,9 @@ type Entry = { name: string; sha256: string; data?: Buffer };
 /** Reads every entry of the zip, hashing as it goes; keeps only manifest.json's bytes. */
 async function readZip(file: string): Promise<Entry[]> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, strictFileNames: true }, (err, z) => (err ? reject(err) : resolve(z))),
+    yauzl.open(file, { lazyEntries: true, strictFileNames: true }, (err, z) =>
+      err ? reject(err) : resolve(z),
+    ),
   );
   const entries: Entry[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -28,7 +30,11 @@ async function readZip(file: string): Promise<Entry[]> {
         });
         stream.on("error", reject);
         stream.on("end", () => {
-          entries.push({ name: entry.fileName, sha256: hash.digest("hex"), data: keep ? Buffer.concat(chunks) : undefined });
+          entries.push({
+            name: entry.fileName,
+            sha256: hash.digest("hex"),
+            data: keep ? Buffer.concat(chunks) : undefined,
+          });
           zip.readEntry();
         });
       });
@@ -48,8 +54,16 @@ export async function verifyBundle(target: string): Promise<VerifyResult> {
   const problems: string[] = [];
   const entries = await readZip(zipPath);
   const manifestEntry = entries.find((e) => e.name === "manifest.json");
-  if (!manifestEntry?.data) return { ok: false, zip: zipPath, entries: entries.length, problems: ["manifest.json is missing from the zip"] };
-  const manifest = JSON.parse(manifestEntry.data.toString("utf8")) as { outputs: { files: { path: string; sha256: string }[] }[] };
+  if (!manifestEntry?.data)
+    return {
+      ok: false,
+      zip: zipPath,
+      entries: entries.length,
+      problems: ["manifest.json is missing from the zip"],
+    };
+  const manifest = JSON.parse(manifestEntry.data.toString("utf8")) as {
+    outputs: { files: { path: string; sha256: string }[] }[];
+  };
   const listed = new Map(manifest.outputs.flatMap((o) => o.files.map((f) => [f.path, f.sha256] as const)));
   const inZip = new Map(entries.map((e) => [e.name, e.sha256]));
   for (const [name, sum] of listed) {
@@ -58,7 +72,8 @@ export async function verifyBundle(target: string): Promise<VerifyResult> {
     else if (actual !== sum) problems.push(`${name}: sha256 ${actual} does not match the manifest's ${sum}`);
   }
   for (const name of inZip.keys()) {
-    if (name !== "manifest.json" && !listed.has(name)) problems.push(`${name}: in the zip but not in the manifest`);
+    if (name !== "manifest.json" && !listed.has(name))
+      problems.push(`${name}: in the zip but not in the manifest`);
   }
   const sidecarPath = path.join(path.dirname(zipPath), "manifest.json");
   const sidecar = await readFile(sidecarPath, "utf8").then(
@@ -66,8 +81,11 @@ export async function verifyBundle(target: string): Promise<VerifyResult> {
     () => undefined,
   );
   if (sidecar?.zip) {
-    const actual = createHash("sha256").update(await readFile(zipPath)).digest("hex");
-    if (actual !== sidecar.zip.sha256) problems.push(`bundle.zip: sha256 ${actual} does not match ${sidecarPath}'s ${sidecar.zip.sha256}`);
+    const actual = createHash("sha256")
+      .update(await readFile(zipPath))
+      .digest("hex");
+    if (actual !== sidecar.zip.sha256)
+      problems.push(`bundle.zip: sha256 ${actual} does not match ${sidecarPath}'s ${sidecar.zip.sha256}`);
   }
   return { ok: problems.length === 0, zip: zipPath, entries: entries.length, problems };
 }

@@ -14,7 +14,10 @@ export type ZipEntry =
  * streamed one at a time (flat memory whatever the bundle's size) and checked against the sha256
  * they were rendered with, so a file changed on disk since review fails the export.
  */
-export async function writeZip(target: string, entries: ZipEntry[]): Promise<{ sha256: string; bytes: number }> {
+export async function writeZip(
+  target: string,
+  entries: ZipEntry[],
+): Promise<{ sha256: string; bytes: number }> {
   const PINNED = new Date(2000, 0, 1, 0, 0, 0);
   const zip = new yazl.ZipFile();
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -37,7 +37,10 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
 }
 
 export function createQueueEvents(name: QueueName, connection: Redis, keys: Keys): QueueEvents {
-  return new QueueEvents(name, { connection: connection.duplicate() as ConnectionOptions, prefix: keys.bullPrefix });
+  return new QueueEvents(name, {
+    connection: connection.duplicate() as ConnectionOptions,
+    prefix: keys.bullPrefix,
+  });
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
@@ -45,4 +48,5 @@ export async function closeQueues(queues: Queues): Promise<void> {
 }
 
 /** Export job ids: one per campaign and slot, so every scheduler that fires for the slot adds the same job. */
-export const exportJobId = (campaignId: string, slot: Date) => `export-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;
+export const exportJobId = (campaignId: string, slot: Date) =>
+  `export-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;

@@ -2,10 +2,10 @@ import type { Redis } from "ioredis";
 import type { Bundle } from "../domain/bundle.js";
 import type { Campaign } from "../domain/campaign.js";
 import type { Output } from "../domain/output.js";
-import type { User } from "../domain/user.js";
 import type { Quote } from "../domain/quote.js";
 import type { RedactionTerm } from "../domain/redaction.js";
 import type { Speaker } from "../domain/speaker.js";
+import type { User } from "../domain/user.js";
 import { createAuditStore } from "./audit.store.js";
 import { createEntityRepo } from "./entity.repo.js";
 import { createKeys } from "./keys.js";
@@ -55,7 +55,11 @@ export function createStore(redis: Redis, prefix: string) {
     }),
     users: createEntityRepo<User>(redis, keys, "user", {
       parse: (raw) => raw as User,
-      indexes: (u) => [`token:${u.tokenId}`, ...u.roles.map((r) => `role:${r}`), u.revokedAt ? "revoked" : "active"],
+      indexes: (u) => [
+        `token:${u.tokenId}`,
+        ...u.roles.map((r) => `role:${r}`),
+        u.revokedAt ? "revoked" : "active",
+      ],
     }),
     campaigns: createEntityRepo<Campaign>(redis, keys, "campaign", {
       parse: (raw) => raw as Campaign,

@@ -6,7 +6,11 @@ import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
 
 /** Thin: one export job is one campaign slot; conflicts retry, a missing campaign does not. */
-export function createExportWorker(deps: ExportDeps, connection: Redis, keys: Keys): Worker<JobMap["export"], string> {
+export function createExportWorker(
+  deps: ExportDeps,
+  connection: Redis,
+  keys: Keys,
+): Worker<JobMap["export"], string> {
   const worker = new Worker<JobMap["export"], string>(
     "export",
     async (job: Job<JobMap["export"], string>) => {

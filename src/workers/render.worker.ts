@@ -1,6 +1,6 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { RenderFailure, type RenderDeps, renderOutput } from "../app/render.service.js";
+import { type RenderDeps, RenderFailure, renderOutput } from "../app/render.service.js";
 import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
 
@@ -15,7 +15,10 @@ export function createRenderWorker(
     "render",
     async (job: Job<JobMap["render"], string>) => {
       const log = deps.log.child({ jobId: job.id, outputId: job.data.outputId });
-      const attempt = { number: job.attemptsMade + 1, final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+      const attempt = {
+        number: job.attemptsMade + 1,
+        final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      };
       try {
         const result = await renderOutput(deps, job.data.outputId, attempt);
         log.info({ result, attempt: attempt.number }, "render done");

@@ -1,6 +1,6 @@
 // Runs one export in its own process and SIGKILLs itself right after the named step (crash drills).
 import { pino } from "pino";
-import { exportSlot, type ExportStep } from "../../src/app/export.service.js";
+import { type ExportStep, exportSlot } from "../../src/app/export.service.js";
 import { connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
 

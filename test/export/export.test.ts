@@ -26,7 +26,11 @@ async function setup(name: string) {
   const dataDir = await mkdtemp(path.join(tmpdir(), "tm-data-"));
   const exportDir = await mkdtemp(path.join(tmpdir(), "tm-exports-"));
   const speakers = [aSpeaker("s1"), aSpeaker("s2")];
-  const quotes = [aQuote("q1", "s1"), aQuote("q2", "s2", { locale: "ar", text: "هذه ليست حربًا مقدسة" }), aQuote("q3", "s1")];
+  const quotes = [
+    aQuote("q1", "s1"),
+    aQuote("q2", "s2", { locale: "ar", text: "هذه ليست حربًا مقدسة" }),
+    aQuote("q3", "s1"),
+  ];
   await saveAll(t.store, { campaigns: [aCampaign()], speakers, quotes });
   const outputs = [
     await anOutput(t.store, dataDir, quotes[0]!, { approvedAt: "2026-11-02T10:00:00.000Z" }),
@@ -50,24 +54,39 @@ describe("export", () => {
     expect((await readdir(dir)).sort()).toEqual(["bundle.zip", "manifest.json"]);
     const entries = await unzip(path.join(dir, "bundle.zip"));
     const [a, b] = [env.outputs[0]!, env.outputs[1]!];
-    expect([...entries.keys()]).toEqual([
-      `cards/${b.id}.png`,
-      `cards/${a.id}.png`,
-      "manifest.json",
-      `text/${b.id}.alt_text.txt`,
-      `text/${b.id}.post.txt`,
-      `text/${a.id}.alt_text.txt`,
-      `text/${a.id}.post.txt`,
-    ].sort());
+    expect([...entries.keys()]).toEqual(
+      [
+        `cards/${b.id}.png`,
+        `cards/${a.id}.png`,
+        "manifest.json",
+        `text/${b.id}.alt_text.txt`,
+        `text/${b.id}.post.txt`,
+        `text/${a.id}.alt_text.txt`,
+        `text/${a.id}.post.txt`,
+      ].sort(),
+    );
     for (const o of [a, b]) {
       expect(entries.get(`cards/${o.id}.png`)).toEqual(await readFile(path.join(env.dataDir, o.files!.card)));
       expect(entries.get(`text/${o.id}.post.txt`)?.toString()).toBe(o.variants!.post);
     }
     const manifest = JSON.parse(entries.get("manifest.json")!.toString());
-    expect(manifest).toMatchObject({ schema: "testimony.bundle/1", campaign: { id: "why-they-left" }, slot: SLOT.toISOString(), takedowns: [] });
+    expect(manifest).toMatchObject({
+      schema: "testimony.bundle/1",
+      campaign: { id: "why-they-left" },
+      slot: SLOT.toISOString(),
+      takedowns: [],
+    });
     expect(manifest.outputs.map((o: { id: string }) => o.id)).toEqual([a.id, b.id].sort());
     const m = manifest.outputs.find((o: { id: string }) => o.id === b.id);
-    expect(m).toMatchObject({ format: "square", locale: "ar", direction: "rtl", narrative: "corruption", approvedBy: "reviewer1", attribution: "Pseudonym s2", altText: b.variants!.alt_text });
+    expect(m).toMatchObject({
+      format: "square",
+      locale: "ar",
+      direction: "rtl",
+      narrative: "corruption",
+      approvedBy: "reviewer1",
+      attribution: "Pseudonym s2",
+      altText: b.variants!.alt_text,
+    });
     expect(m.source).toMatchObject({ publisher: "ICSR", publishedAt: "2015-09-21" });
     for (const f of m.files) expect(sha256(entries.get(f.path)!)).toBe(f.sha256);
     const sidecar = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
@@ -80,10 +99,14 @@ describe("export", () => {
     expect(third.missedDrops).toEqual([SLOT.toISOString()]);
 
     // A second run of the same slot adds nothing.
-    expect((await exportSlot(env.deps, { campaignId: "why-they-left", slot: SLOT, actor: "x" })).status).toBe("already-complete");
+    expect((await exportSlot(env.deps, { campaignId: "why-they-left", slot: SLOT, actor: "x" })).status).toBe(
+      "already-complete",
+    );
     // The next slot has nothing approved: no bundle, an audit entry.
     const next = new Date("2026-11-30T06:00:00Z");
-    expect((await exportSlot(env.deps, { campaignId: "why-they-left", slot: next, actor: "scheduler" })).status).toBe("empty");
+    expect(
+      (await exportSlot(env.deps, { campaignId: "why-they-left", slot: next, actor: "scheduler" })).status,
+    ).toBe("empty");
     expect(await readdir(path.join(env.exportDir, "why-they-left"))).toEqual(["2026-11-23T06-00-00Z"]);
     const audit = await env.store.audit.list({ entity: "why-they-left" });
     expect(audit.at(-1)).toMatchObject({ action: "bundle.nothing_to_drop", detail: next.toISOString() });
@@ -131,21 +154,36 @@ describe("export crash safety (child process, SIGKILL)", () => {
     it(`killed right after "${step}": nothing partial is visible, the rerun finishes, no output is in two bundles`, async () => {
       const env = await setup(`crash-${step}`);
       const child = path.join(import.meta.dirname, "..", "children", "export-child.ts");
-      const args = [child, REDIS_URL, env.prefix, env.dataDir, env.exportDir, "why-they-left", SLOT.toISOString(), step];
+      const args = [
+        child,
+        REDIS_URL,
+        env.prefix,
+        env.dataDir,
+        env.exportDir,
+        "why-they-left",
+        SLOT.toISOString(),
+        step,
+      ];
       const killed = await run(process.execPath, ["--import", "tsx", ...args]).then(
         () => "exited",
         (e: { signal?: string }) => e.signal,
       );
       expect(killed).toBe("SIGKILL");
       const campaignDir = path.join(env.exportDir, "why-they-left");
-      const visible = (await readdir(campaignDir).catch(() => [] as string[])).filter((n) => !n.startsWith("."));
+      const visible = (await readdir(campaignDir).catch(() => [] as string[])).filter(
+        (n) => !n.startsWith("."),
+      );
       expect(visible).toEqual(step === "renamed" ? ["2026-11-23T06-00-00Z"] : []);
-      const statuses = (await env.store.outputs.getMany(env.outputs.map((o) => o.id))).map((v) => v.value.status);
+      const statuses = (await env.store.outputs.getMany(env.outputs.map((o) => o.id))).map(
+        (v) => v.value.status,
+      );
       expect(statuses).toEqual(["approved", "approved", "in_review"]);
 
       const rerun = await run(process.execPath, ["--import", "tsx", ...args.slice(0, -1), "none"]);
       expect(rerun.stdout.trim()).toBe("written");
-      expect((await readdir(campaignDir)).filter((n) => !n.startsWith("."))).toEqual(["2026-11-23T06-00-00Z"]);
+      expect((await readdir(campaignDir)).filter((n) => !n.startsWith("."))).toEqual([
+        "2026-11-23T06-00-00Z",
+      ]);
       expect((await readdir(campaignDir)).filter((n) => n.startsWith("."))).toEqual([]);
       const bundles = await env.store.bundles.list();
       expect(bundles).toHaveLength(1);
@@ -154,7 +192,11 @@ describe("export crash safety (child process, SIGKILL)", () => {
       const after = (await env.store.outputs.getMany(env.outputs.map((o) => o.id))).map((v) => v.value);
       expect(after.map((o) => o.status)).toEqual(["exported", "exported", "in_review"]);
       expect(after.slice(0, 2).every((o) => o.bundleId === bundles[0]!.id)).toBe(true);
-      const verify = await cli(env.prefix, ["bundles", "verify", path.join(campaignDir, "2026-11-23T06-00-00Z")]);
+      const verify = await cli(env.prefix, [
+        "bundles",
+        "verify",
+        path.join(campaignDir, "2026-11-23T06-00-00Z"),
+      ]);
       expect(verify.code).toBe(0);
     });
   }

@@ -35,11 +35,16 @@ async function settle(store: Store, ids: string[], timeoutMs = 20_000) {
 }
 
 const startWorker = () => {
-  worker = createRenderWorker({ store: createStore(workerConn, t.prefix), dataDir, templates, log }, workerConn, t.store.keys, {
-    concurrency: 2,
-    lockDuration: 2000,
-    stalledInterval: 1000,
-  });
+  worker = createRenderWorker(
+    { store: createStore(workerConn, t.prefix), dataDir, templates, log },
+    workerConn,
+    t.store.keys,
+    {
+      concurrency: 2,
+      lockDuration: 2000,
+      stalledInterval: 1000,
+    },
+  );
 };
 
 beforeAll(async () => {
@@ -50,7 +55,11 @@ beforeAll(async () => {
     speakers: [aSpeaker("s1"), aSpeaker("s2", { attribution: "anonymous" })],
     quotes: [
       aQuote("q1", "s1", { text: "This is not a holy war" }),
-      aQuote("q2", "s2", { text: "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم.", locale: "ar", narrative: "brutality" }),
+      aQuote("q2", "s2", {
+        text: "الدولة الإسلامية لا تحمي المسلمين. إنها تقتلهم.",
+        locale: "ar",
+        narrative: "brutality",
+      }),
       aQuote("q3", "s1", { vetting: { state: "pending" } }),
     ],
   });
@@ -65,7 +74,11 @@ afterAll(async () => {
 describe("render pipeline (real Redis, BullMQ and sharp)", () => {
   it("renders every vetted quote × format to in_review with a real card and text files", async () => {
     startWorker();
-    const r = await queueCampaign(t.store, queues, { campaignId: "why-they-left", actor: "staff1", templateVersion: templates.version });
+    const r = await queueCampaign(t.store, queues, {
+      campaignId: "why-they-left",
+      actor: "staff1",
+      templateVersion: templates.version,
+    });
     expect(r).toMatchObject({ created: 4, existing: 0, jobsAdded: 4 });
     const outs = await settle(t.store, r.outputIds);
     expect(outs.map((o) => o.status)).toEqual(["in_review", "in_review", "in_review", "in_review"]);
@@ -84,15 +97,25 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
 
   it("queueing the same campaign twice creates no new output, job or file; changing the quote text does", async () => {
     const filesBefore = (await readdir(path.join(dataDir, "outputs", "why-they-left"))).sort();
-    const again = await queueCampaign(t.store, queues, { campaignId: "why-they-left", actor: "staff2", templateVersion: templates.version });
+    const again = await queueCampaign(t.store, queues, {
+      campaignId: "why-they-left",
+      actor: "staff2",
+      templateVersion: templates.version,
+    });
     expect(again).toMatchObject({ created: 0, existing: 4, jobsAdded: 0 });
     expect(await queues.render.getJobCountByTypes("waiting", "active", "delayed")).toBe(0);
     expect((await readdir(path.join(dataDir, "outputs", "why-they-left"))).sort()).toEqual(filesBefore);
     expect((await t.store.outputs.get(again.outputIds[0]!))!.value.queuedBy).toBe("staff1");
 
     const q1 = (await t.store.quotes.get("q1"))!;
-    await t.store.quotes.commit({ writes: [t.store.quotes.write({ ...q1.value, text: "This is not a holy war." }, q1)] });
-    const edited = await queueCampaign(t.store, queues, { campaignId: "why-they-left", actor: "staff1", templateVersion: templates.version });
+    await t.store.quotes.commit({
+      writes: [t.store.quotes.write({ ...q1.value, text: "This is not a holy war." }, q1)],
+    });
+    const edited = await queueCampaign(t.store, queues, {
+      campaignId: "why-they-left",
+      actor: "staff1",
+      templateVersion: templates.version,
+    });
     expect(edited).toMatchObject({ created: 2, existing: 2, jobsAdded: 2 });
     await settle(t.store, edited.outputIds);
   });
@@ -103,7 +126,11 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
     const long = "word ".repeat(200).trim(); // 999 characters: the post variant is over 280
     const huge = "Unbreakablewordthatgoesonandon".repeat(33).slice(0, 1000);
     await saveAll(t.store, {
-      quotes: [aQuote("q-retire", "s1", { text: "Retired before render" }), aQuote("q-long", "s1", { text: long }), aQuote("q-huge", "s1", { text: huge })],
+      quotes: [
+        aQuote("q-retire", "s1", { text: "Retired before render" }),
+        aQuote("q-long", "s1", { text: long }),
+        aQuote("q-huge", "s1", { text: huge }),
+      ],
     });
     const r = await queueCampaign(t.store, queues, {
       campaignId: "why-they-left",
@@ -114,12 +141,23 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
     await changeVetting(t.store, "q-retire", "retire", "vetter");
     startWorker();
     const outs = await settle(t.store, r.outputIds);
-    const reason = (quoteId: string) => outs.filter((o) => o.quoteId === quoteId).map((o) => [o.status, o.failure?.reason]);
-    expect(reason("q-retire")).toEqual([["failed", "quote_not_vetted"], ["failed", "quote_not_vetted"]]);
-    expect(reason("q-long")).toEqual([["failed", "variant_too_long"], ["failed", "variant_too_long"]]);
-    expect(outs.find((o) => o.quoteId === "q-long")!.failure!.message).toMatch(/^post is \d+ characters, over its limit of 280$/);
+    const reason = (quoteId: string) =>
+      outs.filter((o) => o.quoteId === quoteId).map((o) => [o.status, o.failure?.reason]);
+    expect(reason("q-retire")).toEqual([
+      ["failed", "quote_not_vetted"],
+      ["failed", "quote_not_vetted"],
+    ]);
+    expect(reason("q-long")).toEqual([
+      ["failed", "variant_too_long"],
+      ["failed", "variant_too_long"],
+    ]);
+    expect(outs.find((o) => o.quoteId === "q-long")!.failure!.message).toMatch(
+      /^post is \d+ characters, over its limit of 280$/,
+    );
     const huge2 = outs.filter((o) => o.quoteId === "q-huge");
-    expect(huge2.some((o) => o.failure?.reason === "cannot_fit" || o.failure?.reason === "variant_too_long")).toBe(true);
+    expect(
+      huge2.some((o) => o.failure?.reason === "cannot_fit" || o.failure?.reason === "variant_too_long"),
+    ).toBe(true);
     for (const o of outs) expect(o.failure!.attempts).toBe(1); // permanent failures are not retried
   });
 
@@ -127,7 +165,11 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
     await worker?.close();
     worker = undefined;
     await saveAll(t.store, {
-      quotes: Array.from({ length: 6 }, (_, i) => aQuote(`q-kill-${i}`, "s1", { text: `${"Life under them was harsh and nothing like the videos. ".repeat(3)}${i}` })),
+      quotes: Array.from({ length: 6 }, (_, i) =>
+        aQuote(`q-kill-${i}`, "s1", {
+          text: `${"Life under them was harsh and nothing like the videos. ".repeat(3)}${i}`,
+        }),
+      ),
     });
     const r = await queueCampaign(t.store, queues, {
       campaignId: "why-they-left",
@@ -135,14 +177,27 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
       templateVersion: templates.version,
       quoteIds: Array.from({ length: 6 }, (_, i) => `q-kill-${i}`),
     });
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "..", "children", "render-worker-child.ts"), REDIS_URL, t.prefix, dataDir], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(import.meta.dirname, "..", "children", "render-worker-child.ts"),
+        REDIS_URL,
+        t.prefix,
+        dataDir,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     // Kill it the moment an output is being rendered.
     let killedWhile: string | undefined;
     const deadline = Date.now() + 20_000;
     while (!killedWhile && Date.now() < deadline) {
-      const rendering = (await t.store.outputs.getMany(r.outputIds)).find((v) => v.value.status === "rendering");
+      const rendering = (await t.store.outputs.getMany(r.outputIds)).find(
+        (v) => v.value.status === "rendering",
+      );
       if (rendering) {
         child.kill("SIGKILL");
         killedWhile = rendering.value.id;
@@ -153,7 +208,9 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
     startWorker();
     const outs = await settle(t.store, r.outputIds, 30_000);
     expect(outs.map((o) => [o.status, o.failure?.message])).toEqual(outs.map(() => ["in_review", undefined]));
-    const rendered = (await t.store.audit.list()).filter((a) => a.action === "output.rendered" && r.outputIds.includes(a.entity));
+    const rendered = (await t.store.audit.list()).filter(
+      (a) => a.action === "output.rendered" && r.outputIds.includes(a.entity),
+    );
     expect(rendered).toHaveLength(r.outputIds.length);
     expect(new Set(rendered.map((a) => a.entity)).size).toBe(r.outputIds.length);
   }, 60_000);

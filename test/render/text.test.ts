@@ -26,17 +26,23 @@ describe("text variants", () => {
   });
 
   it("uses Arabic wording for Arabic quotes and isolates Latin hashtags", () => {
-    const v = view({ text: "هذه ليست حربًا مقدسة", locale: "ar" }, aSpeaker("s1", { attribution: "anonymous" }));
+    const v = view(
+      { text: "هذه ليست حربًا مقدسة", locale: "ar" },
+      aSpeaker("s1", { attribution: "anonymous" }),
+    );
     const post = templates.render("post", v);
     expect(post).toBe("«هذه ليست حربًا مقدسة» — مقاتل سابق\n\n\u2068#WhyTheyLeft\u2069");
     expect(templates.render("alt_text", v)).toMatch(/^بطاقة اقتباس/);
   });
 
   it("never passes private speaker fields to a template", () => {
-    const speaker = aSpeaker("s1", { private: { realName: "REALNAME-MARKER", contact: "CONTACT-MARKER", notes: "NOTES-MARKER" } });
+    const speaker = aSpeaker("s1", {
+      private: { realName: "REALNAME-MARKER", contact: "CONTACT-MARKER", notes: "NOTES-MARKER" },
+    });
     const v = view({}, speaker);
     expect(JSON.stringify(v)).not.toMatch(/MARKER/);
-    for (const variant of ["post", "caption", "alt_text"] as const) expect(templates.render(variant, v)).not.toMatch(/MARKER/);
+    for (const variant of ["post", "caption", "alt_text"] as const)
+      expect(templates.render(variant, v)).not.toMatch(/MARKER/);
   });
 
   it("leaves markup characters alone in plain text (no HTML escaping)", () => {
@@ -45,7 +51,9 @@ describe("text variants", () => {
   });
 
   it("fails a post over 280 characters, counting a URL as 23", () => {
-    expect(platformLength(`${"x".repeat(10)} https://example.org/a/very/long/path/that/is/long`)).toBe(11 + 23);
+    expect(platformLength(`${"x".repeat(10)} https://example.org/a/very/long/path/that/is/long`)).toBe(
+      11 + 23,
+    );
     const long = view({ text: "w".repeat(270) });
     expect(() => templates.render("post", long)).toThrow(TextTemplateError);
     expect(() => templates.render("post", long)).toThrow(/post is \d+ characters, over its limit of 280/);

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { queueCampaign } from "../../src/app/queue.service.js";
 import { RenderFailure, renderOutput } from "../../src/app/render.service.js";
-import { attributionFor, AttributionRefused } from "../../src/domain/publication.js";
+import { AttributionRefused, attributionFor } from "../../src/domain/publication.js";
 import { speakerSchema } from "../../src/domain/speaker.js";
 import { closeQueues, createQueues } from "../../src/queues/queues.js";
 import { loadTextTemplates } from "../../src/render/text/text.render.js";
@@ -20,7 +20,8 @@ const consent = (over = {}) => ({
   scope: { locales: ["en"], channels: [] },
   ...over,
 });
-const named = (c?: ReturnType<typeof consent>) => aSpeaker("n1", { attribution: "named", publicName: "Real Public Name", consent: c });
+const named = (c?: ReturnType<typeof consent>) =>
+  aSpeaker("n1", { attribution: "named", publicName: "Real Public Name", consent: c });
 
 describe("named attribution needs consent, in date and in scope", () => {
   it("is refused at import without consent", () => {
@@ -41,11 +42,15 @@ describe("named attribution needs consent, in date and in scope", () => {
       expect(() => attributionFor(speaker, locale, NOW)).toThrow(AttributionRefused);
       expect(() => attributionFor(speaker, locale, NOW)).toThrow(why);
     }
-    expect(() => attributionFor(named(consent({ scope: { locales: [], channels: ["x"] } })), "en", NOW, "instagram")).toThrow(/channel instagram/);
+    expect(() =>
+      attributionFor(named(consent({ scope: { locales: [], channels: ["x"] } })), "en", NOW, "instagram"),
+    ).toThrow(/channel instagram/);
   });
   it("anonymous speakers are 'a former fighter' in the quote's language", () => {
     expect(attributionFor(aSpeaker("a", { attribution: "anonymous" }), "ar-IQ", NOW)).toBe("مقاتل سابق");
-    expect(attributionFor(aSpeaker("a", { attribution: "anonymous" }), "en-GB", NOW)).toBe("A former fighter");
+    expect(attributionFor(aSpeaker("a", { attribution: "anonymous" }), "en-GB", NOW)).toBe(
+      "A former fighter",
+    );
   });
 });
 
@@ -64,11 +69,20 @@ describe("a render for a named speaker outside consent fails with the reason", (
       speakers: [named(consent({ expiresAt: "2026-06-01T00:00:00Z" }))],
       quotes: [aQuote("q1", "n1")],
     });
-    const r = await queueCampaign(t.store, queues, { campaignId: "why-they-left", actor: "staff1", templateVersion: templates.version });
+    const r = await queueCampaign(t.store, queues, {
+      campaignId: "why-they-left",
+      actor: "staff1",
+      templateVersion: templates.version,
+    });
     const deps = { store: t.store, dataDir, templates, log: pino({ level: "silent" }) };
-    await expect(renderOutput(deps, r.outputIds[0]!, { number: 1, final: false })).rejects.toBeInstanceOf(RenderFailure);
+    await expect(renderOutput(deps, r.outputIds[0]!, { number: 1, final: false })).rejects.toBeInstanceOf(
+      RenderFailure,
+    );
     const o = (await t.store.outputs.get(r.outputIds[0]!))!.value;
     expect(o.status).toBe("failed");
-    expect(o.failure).toMatchObject({ reason: "attribution", message: "consent to be named expired on 2026-06-01T00:00:00Z" });
+    expect(o.failure).toMatchObject({
+      reason: "attribution",
+      message: "consent to be named expired on 2026-06-01T00:00:00Z",
+    });
   });
 });

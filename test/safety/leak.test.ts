@@ -19,7 +19,14 @@ import { REDIS_URL, testStore } from "../support/redis.js";
 import { unzip } from "../support/zip.js";
 
 /** Unique strings planted in every private place; none may appear anywhere a person outside admin can see. */
-const MARKERS = ["PRIVNAME-zqxkw", "PRIVCONTACT-zqxkw", "PRIVNOTES-zqxkw", "EVIDENCE-zqxkw", "OWNTERM-zqxkw", "GLOBALTERM-zqxkw"];
+const MARKERS = [
+  "PRIVNAME-zqxkw",
+  "PRIVCONTACT-zqxkw",
+  "PRIVNOTES-zqxkw",
+  "EVIDENCE-zqxkw",
+  "OWNTERM-zqxkw",
+  "GLOBALTERM-zqxkw",
+];
 const hasMarker = (s: string) => MARKERS.some((m) => s.toLowerCase().includes(m.toLowerCase()));
 
 const t = testStore("leak");
@@ -72,7 +79,12 @@ beforeAll(async () => {
     ],
   });
   await addRedaction(t.store, MARKERS[5]!, "staff1");
-  const worker = createRenderWorker({ store: createStore(workerConn, t.prefix), dataDir, templates, log }, workerConn, t.store.keys, { concurrency: 2 });
+  const worker = createRenderWorker(
+    { store: createStore(workerConn, t.prefix), dataDir, templates, log },
+    workerConn,
+    t.store.keys,
+    { concurrency: 2 },
+  );
   app = buildApp({ store: t.store, queues, templates, dataDir, exportDir, log });
   await app.ready();
   afterAll(async () => {
@@ -93,7 +105,12 @@ describe("a speaker's identity never leaks", () => {
     const reviewer = await addUser(t.store, "rev1", ["reviewer"], "test");
     const asStaff = { authorization: `Bearer ${staff.token}` };
     const asReviewer = { authorization: `Bearer ${reviewer.token}` };
-    const call = async (method: "GET" | "POST", url: string, headers: Record<string, string>, payload?: unknown) => {
+    const call = async (
+      method: "GET" | "POST",
+      url: string,
+      headers: Record<string, string>,
+      payload?: unknown,
+    ) => {
       const res = await app.inject({ method, url, headers, payload: payload as never });
       seen.push({ where: `${method} ${url}`, body: res.body });
       return res;
@@ -103,49 +120,81 @@ describe("a speaker's identity never leaks", () => {
     expect(queued.statusCode).toBe(202);
     const outs = await settle(queued.json().outputIds);
     const dirty = outs.filter((o) => o.quoteId === "dirty");
-    expect(dirty.map((o) => [o.status, o.failure?.reason])).toEqual([["failed", "redaction"], ["failed", "redaction"]]);
+    expect(dirty.map((o) => [o.status, o.failure?.reason])).toEqual([
+      ["failed", "redaction"],
+      ["failed", "redaction"],
+    ]);
     expect(dirty[0]!.failure!.message).toMatch(/^matches redaction term r-[0-9a-f]{16}$/);
     const clean = outs.filter((o) => o.quoteId !== "dirty");
     expect(clean.every((o) => o.status === "in_review")).toBe(true);
     expect(clean.every((o) => o.published?.attribution === "Test Defector")).toBe(true);
 
-    const approved = await call("POST", "/api/outputs/bulk-approve", asReviewer, { ids: clean.map((o) => o.id) });
+    const approved = await call("POST", "/api/outputs/bulk-approve", asReviewer, {
+      ids: clean.map((o) => o.id),
+    });
     expect(approved.statusCode).toBe(200);
     const exported = await call("POST", "/api/campaigns/why-they-left/export", asStaff);
     expect(exported.json().status).toBe("written");
 
-    for (const url of ["/api/outputs", "/api/quotes", "/api/speakers", "/api/campaigns", "/api/audit", "/api/bundles", "/metrics", "/openapi.json"]) {
+    for (const url of [
+      "/api/outputs",
+      "/api/quotes",
+      "/api/speakers",
+      "/api/campaigns",
+      "/api/audit",
+      "/api/bundles",
+      "/metrics",
+      "/openapi.json",
+    ]) {
       expect((await call("GET", url, asStaff)).statusCode).toBe(200);
     }
     for (const o of outs) {
       await call("GET", `/api/outputs/${o.id}`, asReviewer);
-      for (const v of ["post", "caption", "alt_text"]) await call("GET", `/api/outputs/${o.id}/text/${v}`, asReviewer);
+      for (const v of ["post", "caption", "alt_text"])
+        await call("GET", `/api/outputs/${o.id}/text/${v}`, asReviewer);
     }
     const session = await signIn(app, reviewer.token);
     for (const status of ["in_review", "approved", "exported", "failed"]) {
-      const page = await app.inject({ method: "GET", url: `/review?status=${status}`, cookies: { tm_session: session.cookie } });
+      const page = await app.inject({
+        method: "GET",
+        url: `/review?status=${status}`,
+        cookies: { tm_session: session.cookie },
+      });
       seen.push({ where: `review page ${status}`, body: page.body });
     }
     // The admin API is the one place private fields may be read.
     const admin = await addUser(t.store, "admin1", ["admin"], "test");
-    const priv = await app.inject({ method: "GET", url: "/api/speakers/marked/private", headers: { authorization: `Bearer ${admin.token}` } });
+    const priv = await app.inject({
+      method: "GET",
+      url: "/api/speakers/marked/private",
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
     expect(priv.statusCode).toBe(200);
     expect(priv.body).toContain(MARKERS[0]);
-    expect((await app.inject({ method: "GET", url: "/api/speakers/marked/private", headers: asStaff })).statusCode).toBe(403);
+    expect(
+      (await app.inject({ method: "GET", url: "/api/speakers/marked/private", headers: asStaff })).statusCode,
+    ).toBe(403);
 
     // Every byte of every exported file, zipped and unzipped, and every rendered text file.
     const bundleDir = path.join(exportDir, "why-they-left");
     for (const slot of await readdir(bundleDir)) {
       for (const f of await readdir(path.join(bundleDir, slot))) {
-        seen.push({ where: `export ${slot}/${f}`, body: (await readFile(path.join(bundleDir, slot, f))).toString("latin1") });
+        seen.push({
+          where: `export ${slot}/${f}`,
+          body: (await readFile(path.join(bundleDir, slot, f))).toString("latin1"),
+        });
       }
     }
     const [slot] = await readdir(bundleDir);
     const entries = await unzip(path.join(bundleDir, slot!, "bundle.zip"));
-    for (const [name, bytes] of entries) seen.push({ where: `unzipped ${name}`, body: bytes.toString("utf8") });
+    for (const [name, bytes] of entries)
+      seen.push({ where: `unzipped ${name}`, body: bytes.toString("utf8") });
     expect(entries.get("manifest.json")!.toString()).toContain("Test Defector");
     for (const dir of await readdir(path.join(dataDir, "outputs", "why-they-left"))) {
-      seen.push({ where: `rendered ${dir}`, body: (await readFile(path.join(dataDir, "outputs", "why-they-left", dir))).toString("latin1") });
+      seen.push({
+        where: `rendered ${dir}`,
+        body: (await readFile(path.join(dataDir, "outputs", "why-they-left", dir))).toString("latin1"),
+      });
     }
     const audit = await cli(t.prefix, ["audit", "--json", "--limit", "10000"]);
     seen.push({ where: "testimony audit", body: audit.out });

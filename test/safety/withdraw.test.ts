@@ -20,10 +20,18 @@ async function setup(name: string, campaignOver = {}) {
   opened.push(t);
   const dataDir = await mkdtemp(path.join(tmpdir(), "tm-safety-"));
   const exportDir = path.join(dataDir, "exports");
-  await saveAll(t.store, { campaigns: [aCampaign(campaignOver)], speakers: [aSpeaker("a"), aSpeaker("b"), aSpeaker("c")] });
+  await saveAll(t.store, {
+    campaigns: [aCampaign(campaignOver)],
+    speakers: [aSpeaker("a"), aSpeaker("b"), aSpeaker("c")],
+  });
   const deps = { store: t.store, dataDir, exportDir, log };
   let slotN = 0;
-  const drop = () => exportSlot(deps, { campaignId: "why-they-left", slot: new Date(Date.UTC(2026, 10, 23 + 7 * slotN++, 6)), actor: "scheduler" });
+  const drop = () =>
+    exportSlot(deps, {
+      campaignId: "why-they-left",
+      slot: new Date(Date.UTC(2026, 10, 23 + 7 * slotN++, 6)),
+      actor: "scheduler",
+    });
   const manifestOf = async (r: Awaited<ReturnType<typeof drop>>) => {
     if (r.status === "empty") return undefined;
     return JSON.parse(await readFile(path.join(exportDir, r.bundle.dir, "manifest.json"), "utf8")) as {
@@ -31,7 +39,12 @@ async function setup(name: string, campaignOver = {}) {
       takedowns: { outputId: string }[];
     };
   };
-  const outputFor = async (id: string, speaker: string, status: "approved" | "in_review" = "approved", approvedAt?: string) => {
+  const outputFor = async (
+    id: string,
+    speaker: string,
+    status: "approved" | "in_review" = "approved",
+    approvedAt?: string,
+  ) => {
     const q = aQuote(id, speaker);
     await saveAll(t.store, { quotes: [q] });
     return anOutput(t.store, dataDir, q, { status, approvedAt, id: `o-${id}` });
@@ -45,7 +58,9 @@ describe("consent withdrawal", () => {
     const o = await e.outputFor("q1", "a", "in_review");
     await withdrawConsent(e.store, "a", "staff1", "asked by phone");
     expect((await listOutputs(e.store, { status: "in_review" })).map((x) => x.id)).not.toContain(o.id);
-    await expect(decide(e.store, o.id, "approved", "reviewer1")).rejects.toMatchObject({ code: "invalid_state" });
+    await expect(decide(e.store, o.id, "approved", "reviewer1")).rejects.toMatchObject({
+      code: "invalid_state",
+    });
     expect((await e.drop()).status).toBe("empty");
     expect((await e.store.outputs.get(o.id))!.value.status).toBe("withdrawn");
   });
@@ -74,7 +89,9 @@ describe("consent withdrawal", () => {
     expect(third!.takedowns.map((x) => x.outputId)).toEqual([dropped.id]);
     await ackTakedowns(e.store, "why-they-left", [dropped.id], "staff1");
     expect((await e.drop()).status).toBe("empty");
-    await expect(ackTakedowns(e.store, "why-they-left", ["o-unknown"], "staff1")).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(ackTakedowns(e.store, "why-they-left", ["o-unknown"], "staff1")).rejects.toMatchObject({
+      code: "invalid_input",
+    });
   });
 
   it("racing a drop: the output is either left out of the bundle or listed as a takedown in the next, never neither", async () => {
@@ -110,7 +127,11 @@ describe("exposure cap", () => {
     const e = await setup("cap", { exposure: { maxPerSpeakerPerDrop: 2 } });
     let n = 0;
     const at = () => new Date(Date.UTC(2026, 10, 1, 0, n++)).toISOString();
-    for (const [speaker, count] of [["a", 1], ["b", 4], ["c", 9]] as const) {
+    for (const [speaker, count] of [
+      ["a", 1],
+      ["b", 4],
+      ["c", 9],
+    ] as const) {
       for (let i = 0; i < count; i++) await e.outputFor(`${speaker}${i}`, speaker, "approved", at());
     }
     const perSpeaker = (m: { outputs: { id: string }[] }) =>

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
-import { campaignInputSchema, type Campaign, type Format } from "../../src/domain/campaign.js";
+import { type Campaign, campaignInputSchema, type Format } from "../../src/domain/campaign.js";
 import { directionOf } from "../../src/domain/locale.js";
 import type { Output, OutputState } from "../../src/domain/output.js";
 import type { Quote } from "../../src/domain/quote.js";
@@ -28,7 +28,14 @@ export function aCampaign(over: Partial<Campaign> = {}): Campaign {
 }
 
 export function aSpeaker(id: string, over: Partial<Speaker> = {}): Speaker {
-  return { id, pseudonym: `Pseudonym ${id}`, attribution: "pseudonym", private: {}, redactionTerms: [], ...over };
+  return {
+    id,
+    pseudonym: `Pseudonym ${id}`,
+    attribution: "pseudonym",
+    private: {},
+    redactionTerms: [],
+    ...over,
+  };
 }
 
 export function aQuote(id: string, speakerId: string, over: Partial<Quote> = {}): Quote {
@@ -46,7 +53,10 @@ export function aQuote(id: string, speakerId: string, over: Partial<Quote> = {})
   };
 }
 
-export async function saveAll(store: Store, items: { campaigns?: Campaign[]; speakers?: Speaker[]; quotes?: Quote[] }) {
+export async function saveAll(
+  store: Store,
+  items: { campaigns?: Campaign[]; speakers?: Speaker[]; quotes?: Quote[] },
+) {
   await store.campaigns.commit({ writes: (items.campaigns ?? []).map((c) => store.campaigns.write(c)) });
   await store.speakers.commit({ writes: (items.speakers ?? []).map((s) => store.speakers.write(s)) });
   await store.quotes.commit({ writes: (items.quotes ?? []).map((q) => store.quotes.write(q)) });
@@ -66,7 +76,9 @@ export async function anOutput(
   const format = opts.format ?? "square";
   const id = opts.id ?? `o-${quote.id}-${format}`;
   const card = path.join("outputs", campaignId, `${id}.png`);
-  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#336699" } }).png().toBuffer();
+  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#336699" } })
+    .png()
+    .toBuffer();
   await mkdir(path.join(dataDir, "outputs", campaignId), { recursive: true });
   await writeFile(path.join(dataDir, card), png);
   const variants = { post: `“${quote.text}” — ${quote.speakerId}`, alt_text: `Quote card: ${quote.text}` };
@@ -100,7 +112,11 @@ export async function anOutput(
     files: { card, text },
     sha256: sums,
     variants,
-    published: { attribution: `Pseudonym ${quote.speakerId}`, citation: "ICSR, “Victims, Perpetrators, Assets”, 2015-09-21", quoteText: quote.text },
+    published: {
+      attribution: `Pseudonym ${quote.speakerId}`,
+      citation: "ICSR, “Victims, Perpetrators, Assets”, 2015-09-21",
+      quoteText: quote.text,
+    },
     decisions: status === "approved" ? [{ decision: "approved", by: "reviewer1", at: approvedAt }] : [],
     missedDrops: [],
   };

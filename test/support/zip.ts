@@ -2,7 +2,9 @@ import yauzl from "yauzl";
 
 /** Every entry of a zip, in stored order, with its bytes: what a user unzipping the bundle gets. */
 export async function unzip(file: string): Promise<Map<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((res, rej) => yauzl.open(file, { lazyEntries: true }, (e, z) => (e ? rej(e) : res(z))));
+  const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
+    yauzl.open(file, { lazyEntries: true }, (e, z) => (e ? rej(e) : res(z))),
+  );
   const out = new Map<string, Buffer>();
   await new Promise<void>((res, rej) => {
     zip.on("end", res).on("error", rej);

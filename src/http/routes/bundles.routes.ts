@@ -22,7 +22,10 @@ const bundleSchema = z.object({
   createdBy: z.string(),
   completedAt: z.string().optional(),
 });
-const exportResult = z.object({ status: z.enum(["empty", "written", "already-complete"]), bundle: bundleSchema.optional() });
+const exportResult = z.object({
+  status: z.enum(["empty", "written", "already-complete"]),
+  bundle: bundleSchema.optional(),
+});
 const idsBody = z.object({ ids: z.array(z.string().min(1).max(80)).min(1).max(1000) });
 const cellSchema = z.object({
   narrative: z.string(),
@@ -44,9 +47,14 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     summary: "List bundles, oldest slot first",
     tags: ["bundles"],
     permission: "read",
-    schema: { querystring: z.object({ campaign: idParam.shape.id.optional() }), response: { 200: z.object({ items: z.array(bundleSchema) }) } },
+    schema: {
+      querystring: z.object({ campaign: idParam.shape.id.optional() }),
+      response: { 200: z.object({ items: z.array(bundleSchema) }) },
+    },
     handler: async ({ query }) => ({
-      items: (await store.bundles.list(query.campaign ? [`campaign:${query.campaign}`] : [])).sort((a, b) => a.slot.localeCompare(b.slot)),
+      items: (await store.bundles.list(query.campaign ? [`campaign:${query.campaign}`] : [])).sort((a, b) =>
+        a.slot.localeCompare(b.slot),
+      ),
     }),
   });
 
@@ -56,7 +64,10 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     summary: "One bundle",
     tags: ["bundles"],
     permission: "read",
-    schema: { params: z.object({ id: z.string().regex(/^b-[a-z0-9_-]+-\d+$/) }), response: { 200: bundleSchema } },
+    schema: {
+      params: z.object({ id: z.string().regex(/^b-[a-z0-9_-]+-\d+$/) }),
+      response: { 200: bundleSchema },
+    },
     handler: async ({ params }) => {
       const b = await store.bundles.get(params.id);
       if (!b) throw notFound("bundle", params.id);
@@ -74,7 +85,10 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     schema: { params: idParam, response: { 200: exportResult } },
     handler: async ({ params, user, req }) => {
       const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const r = await exportSlot({ store, dataDir: deps.dataDir, exportDir: deps.exportDir, log: req.log as unknown as Logger }, { campaignId: params.id, slot, actor: user.id });
+      const r = await exportSlot(
+        { store, dataDir: deps.dataDir, exportDir: deps.exportDir, log: req.log as unknown as Logger },
+        { campaignId: params.id, slot, actor: user.id },
+      );
       return r.status === "empty" ? { status: r.status } : { status: r.status, bundle: r.bundle };
     },
   });
@@ -98,7 +112,9 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     permission: "bundles:write",
     entity: "campaign",
     schema: { params: idParam, body: idsBody, response: { 200: z.object({ acknowledged: z.number() }) } },
-    handler: async ({ params, body, user }) => ({ acknowledged: await ackTakedowns(store, params.id, body.ids, user.id) }),
+    handler: async ({ params, body, user }) => ({
+      acknowledged: await ackTakedowns(store, params.id, body.ids, user.id),
+    }),
   });
 
   apiRoute(app, {
@@ -108,14 +124,18 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     tags: ["campaigns"],
     permission: "read",
     entity: "campaign",
-    schema: { params: idParam, response: { 200: z.object({ campaignId: z.string(), cells: z.array(cellSchema) }) } },
+    schema: {
+      params: idParam,
+      response: { 200: z.object({ campaignId: z.string(), cells: z.array(cellSchema) }) },
+    },
     handler: async ({ params }) => coverage(store, params.id),
   });
 
   apiRoute(app, {
     method: "POST",
     url: "/api/speakers/:id/withdraw",
-    summary: "Record withdrawn consent: unexported outputs are withdrawn at once, dropped ones become takedowns",
+    summary:
+      "Record withdrawn consent: unexported outputs are withdrawn at once, dropped ones become takedowns",
     tags: ["speakers"],
     permission: "speakers:consent",
     entity: "speaker",

@@ -75,6 +75,7 @@ export async function renderCard(input: CardInput): Promise<CardResult> {
       },
       layout,
       formatName: input.format,
+      locale: input.locale,
       direction: input.direction,
       quote,
       attribution: cleanText(input.attribution),

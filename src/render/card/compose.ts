@@ -1,9 +1,10 @@
+import { hasArabic } from "./arabic-forms.js";
 import { type Canvas, fillRect, mirrorMask, paintMask, type Rgb } from "./blend.js";
 import { CardError } from "./card-error.js";
 import { fitText, NoFit } from "./fit.js";
 import { face, scriptOf } from "./fonts.js";
 import type { Layout } from "./layout.js";
-import { hashtagMarkup, toMarkup } from "./pango.js";
+import { hashtagMarkup, toMarkup, withLanguage } from "./pango.js";
 import { renderTextCached, type TextMask } from "./text-layer.js";
 
 export type Palette = { text: Rgb; accent: Rgb; hashtags: Rgb };
@@ -12,6 +13,7 @@ export type ComposeInput = {
   canvas: () => Canvas;
   layout: Layout;
   formatName: string;
+  locale: string;
   direction: "ltr" | "rtl";
   quote: string;
   attribution: string;
@@ -44,7 +46,7 @@ export async function compose(c: ComposeInput): Promise<number> {
 
   const attribution = c.attribution.trim()
     ? await renderTextCached({
-        markup: toMarkup(`\u2014 ${c.attribution.trim()}`, direction),
+        markup: withLanguage(toMarkup(`\u2014 ${c.attribution.trim()}`, direction), c.locale),
         face: face(script, "regular"),
         size: Math.round(L.attribution.size * (script === "arabic" ? ARABIC_SCALE : 1)),
         width: L.kind === "side" ? L.footer.textWidth - (L.text.left - L.safe.left) : L.text.width,
@@ -54,7 +56,7 @@ export async function compose(c: ComposeInput): Promise<number> {
   const fitQuote = (height: number) =>
     fitText({
       text: c.quote,
-      markup: toMarkup(c.quote, direction),
+      markup: withLanguage(toMarkup(c.quote, direction), c.locale),
       face: face(script, "regular"),
       box: { width: L.text.width, height },
       minSize: L.quote.minSize,
@@ -144,8 +146,8 @@ export async function compose(c: ComposeInput): Promise<number> {
 async function fitHashtags(c: ComposeInput, width: number, height: number): Promise<TextMask | undefined> {
   const tags = c.hashtags.map((t) => t.trim()).filter(Boolean);
   if (tags.length === 0) return undefined;
-  const markup = hashtagMarkup(tags, c.direction);
-  const maxSize = c.layout.footer.hashtagSize;
+  const markup = withLanguage(hashtagMarkup(tags, c.direction), c.locale);
+  const maxSize = Math.round(c.layout.footer.hashtagSize * (hasArabic(tags.join("")) ? ARABIC_SCALE : 1));
   try {
     // Hashtags repeat across a campaign's cards: try the usual size from the cache first.
     const usual = await renderTextCached({

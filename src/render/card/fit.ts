@@ -17,6 +17,12 @@ export type Fitted = { size: number; mask: TextMask };
 export class NoFit extends Error {}
 
 const MAX_RENDERS = 4;
+/**
+ * When the model puts the ink this far past the box at the smallest size, the text is refused
+ * without rendering: the model's line counts are exact in practice, and a huge quote would
+ * otherwise be rasterised whole just to be thrown away.
+ */
+const HOPELESS = 1.25;
 
 /**
  * The largest whole-pixel size at which the text's ink fits the box. The size comes from the
@@ -56,6 +62,9 @@ export async function fitText(req: FitRequest): Promise<Fitted> {
     }
     return low;
   };
+
+  const smallest = modelInk(req.minSize);
+  if (smallest.ink > req.box.height * HOPELESS) throw new NoFit(`does not fit at ${req.minSize}px`);
 
   let best: Fitted | undefined;
   let low = req.minSize;

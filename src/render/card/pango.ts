@@ -67,3 +67,10 @@ export const hashtagMarkup = (hashtags: string[], direction: "ltr" | "rtl") =>
 /** Markup for one text layer: escaped, direction-marked text. Colour is applied when compositing. */
 export const toMarkup = (text: string, direction: "ltr" | "rtl") =>
   escapeMarkup(directional(cleanText(text), direction));
+
+/**
+ * Tells Pango the language, which picks language-specific glyph forms (OpenType `locl`, e.g. Urdu
+ * or Persian digits) and fallback fonts. Only a well-formed BCP 47 tag gets into the markup.
+ */
+export const withLanguage = (markup: string, locale: string) =>
+  /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/.test(locale) ? `<span lang="${locale}">${markup}</span>` : markup;

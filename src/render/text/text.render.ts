@@ -13,7 +13,9 @@ const isolate = (s: unknown) => `\u2068${String(s)}\u2069`;
 
 function createEngine() {
   const hb = Handlebars.create();
-  hb.registerHelper("join", (items: unknown[], sep: unknown) => (Array.isArray(items) ? items.join(String(sep)) : ""));
+  hb.registerHelper("join", (items: unknown[], sep: unknown) =>
+    Array.isArray(items) ? items.join(String(sep)) : "",
+  );
   hb.registerHelper("isolate", (s: unknown) => isolate(s));
   hb.registerHelper("isolateEach", (items: unknown[], sep: unknown) =>
     Array.isArray(items) ? items.map(isolate).join(String(sep)) : "",
@@ -57,7 +59,8 @@ export function loadTextTemplates(dir = path.join(TEMPLATES_DIR, "text")): TextT
   return {
     version,
     render(variant, view) {
-      const template = compiled.get(`${variant}.${languageOf(view.quote.locale)}`) ?? compiled.get(`${variant}.en`);
+      const template =
+        compiled.get(`${variant}.${languageOf(view.quote.locale)}`) ?? compiled.get(`${variant}.en`);
       if (!template) throw new TextTemplateError("template", `no template for ${variant}`);
       let text: string;
       try {
@@ -65,7 +68,10 @@ export function loadTextTemplates(dir = path.join(TEMPLATES_DIR, "text")): TextT
       } catch (err) {
         throw new TextTemplateError("template", `template ${variant} failed: ${(err as Error).message}`);
       }
-      const tidy = text.replace(/[ \t]+\n/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+      const tidy = text
+        .replace(/[ \t]+\n/g, "\n")
+        .replace(/\n{3,}/g, "\n\n")
+        .trim();
       const problem = limitProblem(variant, tidy);
       if (problem) throw new TextTemplateError("variant_too_long", problem);
       return tidy;

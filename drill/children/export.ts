@@ -1,0 +1,26 @@
+// One export in its own process that SIGKILLs itself right after the named step of exportSlot
+// ("written": zip and manifest in the hidden temp folder, not yet renamed; "renamed": in place, not yet
+// marked exported). "none" runs to the end.
+import { pino } from "pino";
+import { type ExportStep, exportSlot } from "../../src/app/export.service.js";
+import { connectRedis } from "../../src/store/redis.js";
+import { createStore } from "../../src/store/store.js";
+
+const [redisUrl, prefix, dataDir, exportDir, campaignId, slot, crashAt] = process.argv.slice(2) as string[];
+const redis = connectRedis(redisUrl!, "command");
+const store = createStore(redis, prefix!);
+const result = await exportSlot(
+  {
+    store,
+    dataDir: dataDir!,
+    exportDir: exportDir!,
+    log: pino({ level: "info" }, pino.destination(2)),
+    afterStep: (step: ExportStep) => {
+      process.stderr.write(`step ${step}\n`);
+      if (step === crashAt) process.kill(process.pid, "SIGKILL");
+    },
+  },
+  { campaignId: campaignId!, slot: new Date(slot!), actor: "drill" },
+);
+process.stdout.write(`${result.status}\n`);
+await redis.quit();

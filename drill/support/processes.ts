@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
+export const CLI_MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
+
+/** Every child a drill starts, so an interrupted run never leaves a redis-server or worker behind. */
+const live = new Set<ChildProcess>();
+let hooked = false;
+
+export function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  if (!hooked) {
+    hooked = true;
+    process.once("exit", () => {
+      for (const c of live) c.kill("SIGKILL");
+    });
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.once(sig, () => {
+        for (const c of live) c.kill("SIGKILL");
+        process.exit(130);
+      });
+    }
+  }
+  return child;
+}
+
+export type NodeChild = {
+  child: ChildProcess;
+  logFile: string;
+  /** Resolves with the exit code or signal; settles once. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout(): string;
+};
+
+/** `node --import tsx FILE ARGS`, stdout kept in memory, both streams copied to logFile. */
+export function spawnTsx(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): NodeChild {
+  const child = track(
+    spawn(process.execPath, ["--import", "tsx", file, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+  const log = createWriteStream(opts.logFile, { flags: "a" });
+  let out = "";
+  child.stdout!.on("data", (c: Buffer) => {
+    out += c.toString();
+    log.write(c);
+  });
+  child.stderr!.on("data", (c: Buffer) => log.write(c));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      log.end();
+      resolve({ code, signal });
+    }),
+  );
+  return { child, logFile: opts.logFile, exited, stdout: () => out };
+}
+
+/** Polls until `ready()` gives a value (not undefined/false), or throws after the timeout. */
+export async function until<T>(
+  what: string,
+  ready: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await ready();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastErr ? ` (last error: ${(lastErr as Error).message})` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The last lines of a log file, for a FAIL's evidence. */
+export async function tail(file: string, lines = 15): Promise<string[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines);
+}
