@@ -99,6 +99,10 @@ export const renderWorkerKill: Drill = {
       r.count("card files on disk", cardsOnDisk.filter(Boolean).length);
       r.count("render jobs", `completed ${jobs.completed}, failed ${jobs.failed}, waiting ${jobs.wait}, active ${jobs.active}`);
       r.check(
+        atKill.some((o) => o.status === "rendering"),
+        "the kill landed mid-render (an output left in 'rendering')",
+      );
+      r.check(
         settled.every((o) => o.status === "in_review"),
         `all ${ids.length} outputs in_review`,
         histogram(settled.map((o) => o.status)),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { coverage } from "../../app/coverage.service.js";
 import { getOutput, listOutputs } from "../../app/review.service.js";
 import type { Campaign } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
@@ -10,7 +11,7 @@ import { readCard } from "../card-file.js";
 import type { HttpDeps } from "../deps.js";
 import { idParam } from "../schemas.js";
 import { loadAssets, type Pages } from "./pages.js";
-import { cardView, filterOptions } from "./view-model.js";
+import { cardView, coveragePanel, filterOptions } from "./view-model.js";
 
 const MAX_CARDS = 120;
 
@@ -82,6 +83,11 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
       truncated: matching.length > shown.length,
       filtered: Boolean(q.campaign || q.locale || q.narrative),
       filters: filterOptions(all, campaigns, q),
+      coverage: await Promise.all(
+        [...campaigns.keys()]
+          .filter((id) => !q.campaign || id === q.campaign)
+          .map(async (id) => coveragePanel(await coverage(store, id), campaigns.get(id)!.name)),
+      ),
       flash,
     });
     return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);

@@ -1,3 +1,4 @@
+import type { Coverage } from "../../app/coverage.service.js";
 import type { Campaign } from "../../domain/campaign.js";
 import { FORMATS, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { languageOf } from "../../domain/locale.js";
@@ -88,6 +89,24 @@ export function filterOptions(all: Output[], campaigns: Map<string, Campaign>, f
       value: v,
       label: NARRATIVE_LABELS[v as keyof typeof NARRATIVE_LABELS] ?? v,
       selected: v === f.narrative,
+    })),
+  };
+}
+
+/** Narrative × locale, summed over formats: where a campaign lacks material, at a glance. */
+export function coveragePanel(c: Coverage, name: string) {
+  return {
+    name,
+    locales: c.locales,
+    rows: c.narratives.map((narrative) => ({
+      narrative: NARRATIVE_LABELS[narrative],
+      cells: c.locales.map((locale) => {
+        const cells = c.cells.filter((x) => x.narrative === narrative && x.locale === locale);
+        const vetted = cells[0]?.vettedQuotes ?? 0;
+        const approved = cells.reduce((n, x) => n + x.approved, 0);
+        const exported = cells.reduce((n, x) => n + x.exported, 0);
+        return { vetted, approved, exported, empty: vetted + approved + exported === 0 };
+      }),
     })),
   };
 }

@@ -33,21 +33,21 @@ const RLM = "\u200f";
 const FSI = "\u2068";
 const PDI = "\u2069";
 
-// A Latin or digit run with the punctuation that belongs inside it (2015-2017, 3.5, 10%, ISIS's),
-// optionally with a leading # or @.
-const LATIN_RUN =
-  /[#@]?[\p{Script=Latin}\p{Nd}](?:[\p{Script=Latin}\p{Nd}_]|[.,:/%'’-](?=[\p{Script=Latin}\p{Nd}]))*%?/gu;
+// What the Unicode bidi algorithm gets wrong on its own inside right-to-left text: a hashtag or
+// mention (its leading # or @ is neutral, so it lands on the far side: `WhyTheyLeft#`), and a
+// signed number (`5-`). Plain digits (2015, 2014-2015, 3.5, 10%) and Latin phrases already keep
+// their order, and isolating each Latin word would reverse the words of an English phrase.
+const NEEDS_ISOLATE = /[#@][\p{L}\p{N}\p{M}_]+|(?<![\p{L}\p{N}])[+\-\u2212]\p{Nd}[\p{Nd}.,:]*/gu;
 
 /**
  * sharp has no direction option: Pango takes each paragraph's direction from its first strong
- * character, so a mark pins it. Inside right-to-left text, Latin words, numbers and hashtags are
- * wrapped in first-strong isolates, so their characters and neighbouring punctuation keep their
- * order (`#WhyTheyLeft` rather than `WhyTheyLeft#`).
+ * character, so a mark pins it. Inside right-to-left text, hashtags, mentions and signed numbers
+ * are wrapped in first-strong isolates (U+2068 … U+2069) so their characters keep their order.
  */
 export function directional(text: string, direction: "ltr" | "rtl"): string {
   if (direction === "ltr") return paragraphs(text, direction);
   return paragraphs(
-    text.replace(LATIN_RUN, (run) => `${FSI}${run}${PDI}`),
+    text.replace(NEEDS_ISOLATE, (run) => `${FSI}${run}${PDI}`),
     direction,
   );
 }
