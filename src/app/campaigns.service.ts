@@ -53,9 +53,11 @@ export async function updateCampaign(
   where = "campaign",
   now = new Date(),
 ) {
-  const input = await withStoredLogo(store, parseCampaign(raw, where), where);
-  const prev = await store.campaigns.get(input.id);
-  if (!prev) throw notFound("campaign", input.id);
+  const parsed = parseCampaign(raw, where);
+  const prev = await store.campaigns.get(parsed.id);
+  if (!prev) throw notFound("campaign", parsed.id);
+  // Only now: a refused update must not leave its logo behind in the store.
+  const input = await withStoredLogo(store, parsed, where);
   const at = now.toISOString();
   const campaign: Campaign = {
     ...input,

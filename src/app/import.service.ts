@@ -1,14 +1,23 @@
+import { z } from "zod";
 import { AppError, type ErrorDetail } from "../domain/errors.js";
 import { stableId } from "../domain/ids.js";
-import { contentChanged, type Quote, type QuoteImport, quoteImportSchema } from "../domain/quote.js";
+import {
+  contentChanged,
+  type Quote,
+  type QuoteImport,
+  quoteImportSchema,
+  quoteSchema,
+} from "../domain/quote.js";
 import { type Speaker, speakerSchema } from "../domain/speaker.js";
 import {
   type ColumnSpec,
+  duplicateColumns,
   fieldName,
   missingColumns,
   nestRow,
   QUOTE_COLUMNS,
   SPEAKER_COLUMNS,
+  shownColumn,
   unknownColumns,
 } from "../import/columns.js";
 import { readRecords } from "../import/read-records.js";
@@ -19,6 +28,25 @@ import type { Store } from "../store/store.js";
 export type ImportSummary = { file: string; created: number; updated: number; unchanged: number };
 
 type Parsed<T> = { line: number; value: T };
+
+/**
+ * Fields of a JSON record that the entity does not have (a typo, or a CSV column name such as
+ * `translation_of`): refused like an unknown CSV column instead of silently dropped. `known` is the
+ * stored entity's schema, so a record exported from the API (with its vetting, say) still imports.
+ */
+function unknownFields(known: z.ZodType, value: unknown, path: string[] = []): string[] {
+  if (known instanceof z.ZodOptional || known instanceof z.ZodNullable || known instanceof z.ZodDefault)
+    return unknownFields(known.unwrap() as z.ZodType, value, path);
+  if (known instanceof z.ZodPipe) return unknownFields(known.in as z.ZodType, value, path);
+  if (known instanceof z.ZodArray && Array.isArray(value))
+    return value.flatMap((v, i) => unknownFields(known.element as z.ZodType, v, [...path, String(i)]));
+  if (!(known instanceof z.ZodObject) || !value || typeof value !== "object" || Array.isArray(value))
+    return [];
+  const shape = known.shape as Record<string, z.ZodType>;
+  return Object.entries(value).flatMap(([key, v]) =>
+    Object.hasOwn(shape, key) ? unknownFields(shape[key]!, v, [...path, key]) : [[...path, key].join(".")],
+  );
+}
 
 /** Bytes → validated entities, every problem collected as FILE:LINE: field: message. */
 function parseFile<T extends { id: string }>(
@@ -32,33 +60,37 @@ function parseFile<T extends { id: string }>(
       | { success: true; data: T }
       | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
   },
+  known: z.ZodType,
   deriveId: (raw: Record<string, unknown>) => string,
-): Parsed<T>[] {
+): { records: Parsed<T>[]; field: (...path: string[]) => string } {
   const read = readRecords(bytes, file);
   if (!read.ok) throw invalid(file, read.errors);
+  /** A field as the file names it: its CSV column, or its JSON path. */
+  const field = (...path: PropertyKey[]) => fieldName(read.format === "csv" ? specs : undefined, path);
   const errors: ErrorDetail[] = [];
   if (read.format === "csv") {
     const cols = read.columns ?? [];
     for (const c of missingColumns(specs, cols))
       errors.push({ where: `${file}:1`, field: c, message: "missing column" });
+    for (const c of duplicateColumns(cols))
+      errors.push({ where: `${file}:1`, field: shownColumn(c), message: "duplicate column" });
     for (const c of unknownColumns(specs, cols))
-      errors.push({ where: `${file}:1`, field: c, message: "unknown column" });
+      errors.push({ where: `${file}:1`, field: shownColumn(c), message: "unknown column" });
     if (errors.length) throw invalid(file, errors);
   }
   const out: Parsed<T>[] = [];
   const seen = new Map<string, number>();
   for (const rec of read.records) {
     const raw = read.format === "csv" ? nestRow(specs, rec.value) : rec.value;
+    const where = `${file}:${rec.line}`;
+    if (read.format === "json") {
+      for (const f of unknownFields(known, raw)) errors.push({ where, field: f, message: "unknown field" });
+    }
     raw.id ??= deriveId(raw);
     const result = schema.safeParse(raw);
-    const where = `${file}:${rec.line}`;
     if (!result.success) {
       for (const issue of result.error.issues) {
-        errors.push({
-          where,
-          field: fieldName(read.format === "csv" ? specs : undefined, issue.path),
-          message: issue.message,
-        });
+        errors.push({ where, field: field(...issue.path), message: issue.message });
       }
       continue;
     }
@@ -71,15 +103,21 @@ function parseFile<T extends { id: string }>(
     out.push({ line: rec.line, value: result.data });
   }
   if (errors.length) throw invalid(file, errors);
-  return out;
+  return { records: out, field };
 }
 
+/** Beyond this many, problems are counted, not listed: a file of 40,000 bad rows needs one fix, not 40,000 lines. */
+const MAX_LISTED = 100;
+
 function invalid(file: string, errors: ErrorDetail[]): AppError {
-  const lines = errors.map((e) => `${e.where}: ${e.field}: ${e.message}`);
+  const listed = errors.slice(0, MAX_LISTED);
+  const lines = listed.map((e) => `${e.where}: ${e.field}: ${e.message}`);
+  const more = errors.length - listed.length;
+  if (more > 0) lines.push(`…and ${more} more problem(s), not listed`);
   return new AppError(
     "invalid_input",
     `${file}: nothing imported, ${errors.length} problem(s):\n${lines.join("\n")}`,
-    errors,
+    listed,
   );
 }
 
@@ -92,8 +130,13 @@ export async function importSpeakers(
   actor: string,
   now = new Date(),
 ) {
-  const parsed = parseFile<Speaker>(bytes, file, SPEAKER_COLUMNS, speakerSchema, (raw) =>
-    stableId("s", String(raw.pseudonym ?? "")),
+  const { records: parsed } = parseFile<Speaker>(
+    bytes,
+    file,
+    SPEAKER_COLUMNS,
+    speakerSchema,
+    speakerSchema,
+    (raw) => stableId("s", String(raw.pseudonym ?? "")),
   );
   const existing = new Map(
     (await store.speakers.getMany(parsed.map((p) => p.value.id))).map((v) => [v.value.id, v]),
@@ -123,8 +166,14 @@ export async function importQuotes(
   actor: string,
   now = new Date(),
 ) {
-  const parsed = parseFile<QuoteImport>(bytes, file, QUOTE_COLUMNS, quoteImportSchema, (raw) =>
-    stableId("q", String(raw.speakerId ?? ""), String(raw.locale ?? ""), String(raw.text ?? "").trim()),
+  const { records: parsed, field } = parseFile<QuoteImport>(
+    bytes,
+    file,
+    QUOTE_COLUMNS,
+    quoteImportSchema,
+    quoteSchema,
+    (raw) =>
+      stableId("q", String(raw.speakerId ?? ""), String(raw.locale ?? ""), String(raw.text ?? "").trim()),
   );
   const speakerIds = [...new Set(parsed.map((p) => p.value.speakerId))];
   const knownSpeakers = new Set((await store.speakers.getMany(speakerIds)).map((s) => s.value.id));
@@ -143,16 +192,16 @@ export async function importQuotes(
     if (!knownSpeakers.has(value.speakerId)) {
       errors.push({
         where,
-        field: "speaker_id",
+        field: field("speakerId"),
         message: `unknown speaker ${value.speakerId}: import speakers first`,
       });
     }
     const t = value.translationOf;
     if (t && !inFile.has(t) && !knownQuotes.has(t)) {
-      errors.push({ where, field: "translation_of", message: `unknown quote ${t}` });
+      errors.push({ where, field: field("translationOf"), message: `unknown quote ${t}` });
     }
     if (t === value.id)
-      errors.push({ where, field: "translation_of", message: "a quote cannot translate itself" });
+      errors.push({ where, field: field("translationOf"), message: "a quote cannot translate itself" });
   }
   if (errors.length) throw invalid(file, errors);
 

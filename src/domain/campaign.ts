@@ -34,7 +34,11 @@ export const scheduleSchema = z.object({
   cron: z.string().superRefine((expr, ctx) => {
     const result = validateDetailed(expr);
     if (!result.valid) {
-      const why = result.errors?.map((e) => e.message).join("; ") || "not a cron expression";
+      // node-cron calls an empty expression "illegal characters"; say what is actually wrong.
+      const why =
+        expr.trim() === ""
+          ? 'it is empty (e.g. "0 9 * * 1" is 09:00 every Monday)'
+          : result.errors?.map((e) => e.message).join("; ") || "not a cron expression";
       ctx.addIssue({ code: "custom", message: `invalid cron expression "${expr}": ${why}` });
     }
   }),
@@ -96,7 +100,7 @@ export const campaignInputSchema = z.object({
     .max(30, "at most 30 hashtags")
     .default([]),
   links: z
-    .array(z.url({ protocol: /^https?$/ }))
+    .array(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }))
     .max(5)
     .default([]),
   schedule: scheduleSchema,

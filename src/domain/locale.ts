@@ -29,7 +29,8 @@ export function directionOf(locale: string): Direction {
 
 export const localeSchema = z.string().transform((tag, ctx) => {
   const canonical = canonicalLocale(tag.trim());
-  if (!canonical) {
+  // BCP 47's syntax allows 5–8 letter languages, but none is registered: "english" is a mistake for "en".
+  if (!canonical || !/^[a-z]{2,3}$/.test(languageOf(canonical))) {
     ctx.addIssue({ code: "custom", message: `"${tag}" is not a BCP 47 language tag (e.g. en, ar, en-GB)` });
     return z.NEVER;
   }

@@ -12,7 +12,10 @@ const isoDateTime = z.iso.datetime({
 
 export const consentSchema = z.object({
   state: z.enum(["granted", "withdrawn"]),
-  recordedBy: z.string().trim().min(1, "who recorded the consent is required"),
+  recordedBy: z
+    .string({ error: "who recorded the consent is required" })
+    .trim()
+    .min(1, "who recorded the consent is required"),
   recordedAt: isoDateTime,
   /** Where a `named` attribution may be published; empty lists mean nowhere. */
   scope: z

@@ -41,6 +41,16 @@ export function unknownColumns(specs: ColumnSpec[], header: string[]): string[] 
   return header.filter((h) => !known.has(h));
 }
 
+/** A column named twice: csv-parse keeps the last cell, so the first would be dropped without a word. */
+export function duplicateColumns(header: string[]): string[] {
+  return [...new Set(header.filter((h, i) => header.indexOf(h) !== i))];
+}
+
+/** A column name as an error names it: quoted when it is empty or holds invisible characters. */
+export function shownColumn(name: string): string {
+  return name === "" || /[\p{Cc}\p{Cf}]/u.test(name) ? JSON.stringify(name) : name;
+}
+
 /**
  * Flat CSV row → nested object; empty optional cells are absent, not empty strings. An empty
  * required cell stays "", so the schema says "must not be empty" rather than "received undefined".

@@ -139,8 +139,12 @@ function readJson(text: string, file: string): ReadResult {
   if (!Array.isArray(data)) return fail(`${file}:1`, "file", "must be a JSON array of objects");
   const offsets = arrayElementOffsets(text);
   const records: SourceRecord[] = [];
+  // Offsets ascend, so lines are counted on from the previous element: linear, not quadratic, in size.
+  let line = 1;
+  let counted = 0;
   for (const [i, item] of data.entries()) {
-    const line = lineAt(text, offsets[i] ?? 0);
+    const offset = offsets[i] ?? 0;
+    for (; counted < offset; counted++) if (text.charCodeAt(counted) === 10) line++;
     if (item === null || typeof item !== "object" || Array.isArray(item)) {
       return fail(`${file}:${line}`, `[${i}]`, "must be an object");
     }

@@ -57,7 +57,15 @@ describe("two scheduler processes with export workers on one Redis", () => {
     };
     const procs = [scheduler(env), scheduler(env)];
     await new Promise((r) => setTimeout(r, 9000));
-    await Promise.all(procs.map((p) => new Promise((r) => (p.once("exit", r), p.kill("SIGTERM")))));
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise((resolve) => {
+            p.once("exit", resolve);
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
 
     const bundles = (await t.store.bundles.list()).sort((a, b) => a.slot.localeCompare(b.slot));
     expect(bundles.length).toBeGreaterThanOrEqual(3);

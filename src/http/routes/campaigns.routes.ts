@@ -1,6 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { createCampaign, getCampaign, setPaused, updateCampaign } from "../../app/campaigns.service.js";
+import {
+  createCampaign,
+  getCampaign,
+  parseCampaign,
+  setPaused,
+  updateCampaign,
+} from "../../app/campaigns.service.js";
 import { queueCampaign } from "../../app/queue.service.js";
 import { campaignSchema } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
@@ -55,6 +61,7 @@ export function campaignsRoutes(app: FastifyInstance, deps: AppDeps) {
     permission: "campaigns:write",
     schema: { body: campaignBody, response: { 200: campaignSchema, 201: campaignSchema } },
     handler: async ({ body, user, reply, req }) => {
+      parseCampaign(body, "body"); // refused before its logo is stored, so a bad campaign writes nothing
       const raw = await uploadedLogo(store, body);
       const { campaign, created } = await createCampaign(store, raw, user.id, "body");
       req.log.info({ campaignId: campaign.id, created }, "campaign saved");
@@ -78,6 +85,7 @@ export function campaignsRoutes(app: FastifyInstance, deps: AppDeps) {
           [{ where: "body", field: "id", message: "must match the URL" }],
         );
       }
+      parseCampaign({ ...body, id: params.id }, "body"); // as above: validate, then store the logo
       const raw = await uploadedLogo(store, { ...body, id: params.id });
       return updateCampaign(store, raw, user.id, "body");
     },
