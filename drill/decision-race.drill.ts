@@ -11,7 +11,8 @@ type Shot = { outputId: string; user: string; kind: "approve" | "reject"; reply?
 
 export const decisionRace: Drill = {
   name: "5. 200 concurrent approve/reject requests on 20 outputs",
-  promise: "each output ends with exactly one decision; every losing request gets 409 (403 for the author), never 500",
+  promise:
+    "each output ends with exactly one decision; every losing request gets 409 (403 for the author), never 500",
   async run(r) {
     const w = await openWorld("race");
     let api: Awaited<ReturnType<typeof startApi>> | undefined;
@@ -20,10 +21,19 @@ export const decisionRace: Drill = {
       const { quotes } = await seed(w.store, { quotes: OUTPUTS });
       // The author queued them and is also a reviewer: four eyes must refuse their own decisions.
       const { token: authorToken } = await addUser(w.store, "author", ["staff", "reviewer"], "drill");
-      const outputs = await outputsFor(w.store, w.dataDir, quotes, { status: "in_review", queuedBy: "author" });
+      const outputs = await outputsFor(w.store, w.dataDir, quotes, {
+        status: "in_review",
+        queuedBy: "author",
+      });
       const tokens = new Map<string, string>([["author", authorToken]]);
-      for (let i = 1; i <= REVIEWERS; i++) tokens.set(`rev${i}`, (await addUser(w.store, `rev${i}`, ["reviewer"], "drill")).token);
-      api = await startApi({ redisUrl: w.redis.url, prefix: PREFIX, dataDir: w.dataDir, exportDir: w.exportDir });
+      for (let i = 1; i <= REVIEWERS; i++)
+        tokens.set(`rev${i}`, (await addUser(w.store, `rev${i}`, ["reviewer"], "drill")).token);
+      api = await startApi({
+        redisUrl: w.redis.url,
+        prefix: PREFIX,
+        dataDir: w.dataDir,
+        exportDir: w.exportDir,
+      });
       r.step(`${OUTPUTS} outputs in review by 'author'; ${REVIEWERS} reviewers + author; API at ${api.url}`);
 
       const shots: Shot[] = [];
@@ -35,7 +45,10 @@ export const decisionRace: Drill = {
       }
       // Shuffled, deterministically, so no output's requests arrive in a tidy block.
       let seedN = 42;
-      const rand = () => ((seedN = (seedN * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rand = () => {
+        seedN = (seedN * 1103515245 + 12345) % 2 ** 31;
+        return seedN / 2 ** 31;
+      };
       for (let i = shots.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [shots[i], shots[j]] = [shots[j]!, shots[i]!];
@@ -44,14 +57,23 @@ export const decisionRace: Drill = {
       const t0 = Date.now();
       await Promise.all(
         shots.map(async (s) => {
-          const body = s.kind === "approve" ? { comment: `ok by ${s.user}` } : { comment: `not this one (${s.user})` };
-          s.reply = await call(api!.url, "POST", `/api/outputs/${s.outputId}/${s.kind}`, tokens.get(s.user), body);
+          const body =
+            s.kind === "approve" ? { comment: `ok by ${s.user}` } : { comment: `not this one (${s.user})` };
+          s.reply = await call(
+            api!.url,
+            "POST",
+            `/api/outputs/${s.outputId}/${s.kind}`,
+            tokens.get(s.user),
+            body,
+          );
         }),
       );
       const ms = Date.now() - t0;
       r.step(`${shots.length} requests fired at once over HTTP, all answered in ${ms} ms`);
 
-      const after = new Map((await w.store.outputs.getMany(outputs.map((o) => o.id))).map((v) => [v.value.id, v.value]));
+      const after = new Map(
+        (await w.store.outputs.getMany(outputs.map((o) => o.id))).map((v) => [v.value.id, v.value]),
+      );
       const approved = await auditCounts(w.store, "output.approved");
       const rejected = await auditCounts(w.store, "output.rejected");
       const statusOf = (s: Shot) => s.reply?.status ?? 0;
@@ -69,7 +91,13 @@ export const decisionRace: Drill = {
           out.decisions.length === 1 &&
           out.decisions[0]!.by === w0!.user &&
           out.status === (w0!.kind === "approve" ? "approved" : "rejected");
-        return { winners: winners.length, decisions: out.decisions.length, audit, matches, status: out.status };
+        return {
+          winners: winners.length,
+          decisions: out.decisions.length,
+          audit,
+          matches,
+          status: out.status,
+        };
       });
 
       r.count("replies", histogram(shots.map(statusOf)));
@@ -80,12 +108,38 @@ export const decisionRace: Drill = {
       r.count("outputs", histogram(perOutput.map((p) => p.status)));
       r.count("slowest reply", `${Math.max(...shots.map((s) => s.reply?.ms ?? 0))} ms`);
 
-      r.check(shots.every((s) => statusOf(s) < 500 && statusOf(s) !== 0), "no 5xx and no dropped connection", histogram(shots.map(statusOf)));
-      r.check(unexpected.length === 0, "losers got 409, the author 403, nothing else", unexpected.slice(0, 3).map((s) => `${s.user} ${s.kind} → ${statusOf(s)} ${JSON.stringify(s.reply?.body).slice(0, 120)}`).join("; "));
-      r.check(perOutput.every((p) => p.winners === 1), "exactly one 200 per output", histogram(perOutput.map((p) => p.winners)));
-      r.check(perOutput.every((p) => p.decisions === 1), "exactly one entry in output.decisions", histogram(perOutput.map((p) => p.decisions)));
-      r.check(perOutput.every((p) => p.audit === 1), "exactly one output.approved|rejected audit entry", histogram(perOutput.map((p) => p.audit)));
-      r.check(perOutput.every((p) => p.matches), "the stored decision is the one whose request got 200");
+      r.check(
+        shots.every((s) => statusOf(s) < 500 && statusOf(s) !== 0),
+        "no 5xx and no dropped connection",
+        histogram(shots.map(statusOf)),
+      );
+      r.check(
+        unexpected.length === 0,
+        "losers got 409, the author 403, nothing else",
+        unexpected
+          .slice(0, 3)
+          .map((s) => `${s.user} ${s.kind} → ${statusOf(s)} ${JSON.stringify(s.reply?.body).slice(0, 120)}`)
+          .join("; "),
+      );
+      r.check(
+        perOutput.every((p) => p.winners === 1),
+        "exactly one 200 per output",
+        histogram(perOutput.map((p) => p.winners)),
+      );
+      r.check(
+        perOutput.every((p) => p.decisions === 1),
+        "exactly one entry in output.decisions",
+        histogram(perOutput.map((p) => p.decisions)),
+      );
+      r.check(
+        perOutput.every((p) => p.audit === 1),
+        "exactly one output.approved|rejected audit entry",
+        histogram(perOutput.map((p) => p.audit)),
+      );
+      r.check(
+        perOutput.every((p) => p.matches),
+        "the stored decision is the one whose request got 200",
+      );
     } finally {
       await api?.close().catch(() => {});
       await w.dispose();

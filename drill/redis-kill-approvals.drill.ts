@@ -18,10 +18,18 @@ export const redisKillApprovals: Drill = {
     try {
       r.step(`redis-server on port ${w.redis.port} (AOF, appendfsync always), data in ${w.root}`);
       const { quotes } = await seed(w.store, { quotes: APPROVALS });
-      const outputs = await outputsFor(w.store, w.dataDir, quotes, { status: "in_review", queuedBy: "staff1" });
+      const outputs = await outputsFor(w.store, w.dataDir, quotes, {
+        status: "in_review",
+        queuedBy: "staff1",
+      });
       const ids = outputs.map((o) => o.id);
       const { token } = await addUser(w.store, "reviewer1", ["reviewer"], "drill");
-      api = await startApi({ redisUrl: w.redis.url, prefix: PREFIX, dataDir: w.dataDir, exportDir: w.exportDir });
+      api = await startApi({
+        redisUrl: w.redis.url,
+        prefix: PREFIX,
+        dataDir: w.dataDir,
+        exportDir: w.exportDir,
+      });
       r.step(`${ids.length} outputs in review; API listening at ${api.url}`);
 
       const replies: Reply[] = new Array(ids.length);
@@ -30,7 +38,9 @@ export const redisKillApprovals: Drill = {
       await Promise.all(
         Array.from({ length: IN_FLIGHT }, async () => {
           for (let i = next++; i < ids.length; i = next++) {
-            replies[i] = await call(api!.url, "POST", `/api/outputs/${ids[i]}/approve`, token, { comment: `drill ${i}` });
+            replies[i] = await call(api!.url, "POST", `/api/outputs/${ids[i]}/approve`, token, {
+              comment: `drill ${i}`,
+            });
           }
         }),
       );
@@ -39,19 +49,27 @@ export const redisKillApprovals: Drill = {
       await w.redis.kill();
       const killGapMs = Date.now() - lastReplyAt;
       const acked = ids.filter((_, i) => replies[i]?.status === 200);
-      r.step(`${ids.length} approvals in ${burstMs} ms (${IN_FLIGHT} in flight); Redis SIGKILLed ${killGapMs} ms after the last reply`);
+      r.step(
+        `${ids.length} approvals in ${burstMs} ms (${IN_FLIGHT} in flight); Redis killed ` +
+          `(${w.redis.lastExit?.signal}) ${killGapMs} ms after the last reply`,
+      );
 
       await api.close();
       api = undefined;
       await w.redis.start();
       r.step(`Redis restarted from its AOF on the same port and dir`);
       const aofDir = path.join(w.redis.dir, "appendonlydir");
-      const aofBytes = (await Promise.all((await readdir(aofDir)).map((f) => stat(path.join(aofDir, f))))).reduce((n, s) => n + s.size, 0);
+      const aofBytes = (
+        await Promise.all((await readdir(aofDir)).map((f) => stat(path.join(aofDir, f))))
+      ).reduce((n, s) => n + s.size, 0);
 
       const after = (await w.store.outputs.getMany(ids)).map((v) => v.value);
       const approvedAudit = await auditCounts(w.store, "output.approved");
       const decisionsOk = after.filter(
-        (o) => o.decisions.length === 1 && o.decisions[0]!.decision === "approved" && o.decisions[0]!.by === "reviewer1",
+        (o) =>
+          o.decisions.length === 1 &&
+          o.decisions[0]!.decision === "approved" &&
+          o.decisions[0]!.by === "reviewer1",
       ).length;
       const auditPer = acked.map((id) => approvedAudit.get(id) ?? 0);
       const user = await w.store.users.get("reviewer1");
@@ -65,10 +83,31 @@ export const redisKillApprovals: Drill = {
       r.count("with their one decision", decisionsOk);
       r.count("output.approved audit per output", histogram(auditPer));
 
-      r.check(acked.length === ids.length, `all ${ids.length} approvals acknowledged with 200`, histogram(replies.map((x) => x?.status ?? "none")));
-      r.check(after.length === ids.length && after.every((o) => o.status === "approved"), "every output approved after the restart", histogram(after.map((o) => o.status)));
-      r.check(decisionsOk === ids.length, "every output keeps its decision (reviewer1, approved)", `${decisionsOk}/${ids.length}`);
-      r.check(auditPer.every((n) => n === 1), "exactly one output.approved audit entry per output", histogram(auditPer));
+      r.check(
+        w.redis.lastExit?.signal === "SIGKILL",
+        "Redis died by SIGKILL (no shutdown fsync)",
+        String(w.redis.lastExit?.signal),
+      );
+      r.check(
+        acked.length === ids.length,
+        `all ${ids.length} approvals acknowledged with 200`,
+        histogram(replies.map((x) => x?.status ?? "none")),
+      );
+      r.check(
+        after.length === ids.length && after.every((o) => o.status === "approved"),
+        "every output approved after the restart",
+        histogram(after.map((o) => o.status)),
+      );
+      r.check(
+        decisionsOk === ids.length,
+        "every output keeps its decision (reviewer1, approved)",
+        `${decisionsOk}/${ids.length}`,
+      );
+      r.check(
+        auditPer.every((n) => n === 1),
+        "exactly one output.approved audit entry per output",
+        histogram(auditPer),
+      );
       r.check(Boolean(user), "the reviewer account is still there");
     } finally {
       await api?.close().catch(() => {});

@@ -23,7 +23,11 @@ export const renderWorkerKill: Drill = {
       r.step(`redis-server on port ${w.redis.port} (AOF on), data in ${w.root}`);
       await seed(w.store, { quotes: QUOTES, campaign: { formats: ["square", "story"] } });
       const templates = loadTextTemplates();
-      const q = await queueCampaign(w.store, queues, { campaignId: CAMPAIGN_ID, actor: "staff1", templateVersion: templates.version });
+      const q = await queueCampaign(w.store, queues, {
+        campaignId: CAMPAIGN_ID,
+        actor: "staff1",
+        templateVersion: templates.version,
+      });
       const ids = q.outputIds;
       r.step(`queued ${ids.length} outputs (${QUOTES} quotes × 2 formats), ${q.jobsAdded} render jobs`);
 
@@ -57,7 +61,9 @@ export const renderWorkerKill: Drill = {
         2,
       );
       const exit = await first.exited;
-      r.step(`SIGKILLed worker 1 (${exit.signal}) while ${victim.id} was rendering; ${victim.done}/${ids.length} in review by then`);
+      r.step(
+        `SIGKILLed worker 1 (${exit.signal}) while ${victim.id} was rendering; ${victim.done}/${ids.length} in review by then`,
+      );
       const atKill = await statuses();
       r.count("outputs", ids.length);
       r.count("in_review when killed", atKill.filter((o) => o.status === "in_review").length);
@@ -97,7 +103,10 @@ export const renderWorkerKill: Drill = {
       r.count("output.rendered per output", histogram(perOutput));
       r.count("killed output's attempts", victimOut.attempts);
       r.count("card files on disk", cardsOnDisk.filter(Boolean).length);
-      r.count("render jobs", `completed ${jobs.completed}, failed ${jobs.failed}, waiting ${jobs.wait}, active ${jobs.active}`);
+      r.count(
+        "render jobs",
+        `completed ${jobs.completed}, failed ${jobs.failed}, waiting ${jobs.wait}, active ${jobs.active}`,
+      );
       r.check(
         atKill.some((o) => o.status === "rendering"),
         "the kill landed mid-render (an output left in 'rendering')",
@@ -113,8 +122,14 @@ export const renderWorkerKill: Drill = {
         histogram(perOutput),
       );
       r.check(cardsOnDisk.every(Boolean), "every output's card file exists");
-      r.check(jobs.failed === 0 && jobs.completed === ids.length, "every render job completed, none failed", JSON.stringify(jobs));
-      if (!r.passed) for (const c of children) r.note(`${path.basename(c.logFile)}:\n${(await tail(c.logFile, 8)).join("\n")}`);
+      r.check(
+        jobs.failed === 0 && jobs.completed === ids.length,
+        "every render job completed, none failed",
+        JSON.stringify(jobs),
+      );
+      if (!r.passed)
+        for (const c of children)
+          r.note(`${path.basename(c.logFile)}:\n${(await tail(c.logFile, 8)).join("\n")}`);
     } finally {
       for (const c of children) c.child.kill("SIGKILL");
       await closeQueues(queues).catch(() => {});

@@ -9,7 +9,7 @@ import type { Drill } from "./support/drill.js";
 import { print, Report } from "./support/report.js";
 
 const DRILLS: Drill[] = [renderWorkerKill, redisRestart, redisKillApprovals, exportKill, decisionRace];
-const DRILL_TIMEOUT_MS = 90_000;
+const DRILL_TIMEOUT_MS = 120_000;
 
 const only = process.argv.slice(2).map(Number).filter(Boolean);
 const chosen = only.length ? DRILLS.filter((_, i) => only.includes(i + 1)) : DRILLS;
@@ -24,7 +24,10 @@ for (const drill of chosen) {
     await Promise.race([
       drill.run(report),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`drill took over ${DRILL_TIMEOUT_MS / 1000} s`)), DRILL_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`drill took over ${DRILL_TIMEOUT_MS / 1000} s`)),
+          DRILL_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (err) {
@@ -38,5 +41,7 @@ for (const drill of chosen) {
 print("\n=== summary");
 for (const r of results) print(`  ${r.passed ? "PASS" : "FAIL"}  ${r.name}  (${r.seconds.toFixed(1)} s)`);
 const failed = results.filter((r) => !r.passed).length;
-print(`  ${results.length - failed}/${results.length} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+print(
+  `  ${results.length - failed}/${results.length} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 process.exit(failed ? 1 : 0);

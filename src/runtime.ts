@@ -57,9 +57,9 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
         { store: workerStore, dataDir: config.dataDir, templates, log },
         conn,
         store.keys,
-        {
-          concurrency,
-        },
+        // Renders take tens of milliseconds: a 10 s lock (renewed every 5 s while a render runs) brings
+        // back a job whose worker died, or whose completion a Redis restart swallowed, within ~15 s.
+        { concurrency, lockDuration: 10_000, stalledInterval: 5_000 },
       );
       workers.push(w);
       return w;

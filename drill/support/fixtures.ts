@@ -57,9 +57,14 @@ export function quote(id: string, speakerId: string, i: number): Quote {
 }
 
 /** The campaign, `speakers` speakers and `n` vetted quotes spread over them. */
-export async function seed(store: Store, opts: { quotes: number; speakers?: number; campaign?: Partial<Campaign> }) {
+export async function seed(
+  store: Store,
+  opts: { quotes: number; speakers?: number; campaign?: Partial<Campaign> },
+) {
   const speakers = Array.from({ length: opts.speakers ?? 4 }, (_, i) => speaker(`s${i + 1}`));
-  const quotes = Array.from({ length: opts.quotes }, (_, i) => quote(`q${i + 1}`, speakers[i % speakers.length]!.id, i));
+  const quotes = Array.from({ length: opts.quotes }, (_, i) =>
+    quote(`q${i + 1}`, speakers[i % speakers.length]!.id, i),
+  );
   await store.campaigns.commit({ writes: [store.campaigns.write(campaign(opts.campaign))] });
   await store.speakers.commit({ writes: speakers.map((s) => store.speakers.write(s)) });
   await store.quotes.commit({ writes: quotes.map((q) => store.quotes.write(q)) });
@@ -123,7 +128,8 @@ export async function outputsFor(
         citation: "ICSR, “Victims, Perpetrators, Assets”, 2015-09-21",
         quoteText: q.text,
       },
-      decisions: opts.status === "approved" ? [{ decision: "approved", by: "reviewer0", at: approvedAt }] : [],
+      decisions:
+        opts.status === "approved" ? [{ decision: "approved", by: "reviewer0", at: approvedAt }] : [],
       missedDrops: [],
     });
   }

@@ -9,7 +9,12 @@ import { createStore } from "../../src/store/store.js";
  * The real HTTP app in this process, on 127.0.0.1 and a free port, over its own fail-fast "command"
  * connection, exactly as `testimony serve` wires it.
  */
-export async function startApi(opts: { redisUrl: string; prefix: string; dataDir: string; exportDir: string }) {
+export async function startApi(opts: {
+  redisUrl: string;
+  prefix: string;
+  dataDir: string;
+  exportDir: string;
+}) {
   const redis = connectRedis(opts.redisUrl, "command");
   redis.on("error", () => {});
   const store = createStore(redis, opts.prefix);
@@ -37,7 +42,13 @@ export async function startApi(opts: { redisUrl: string; prefix: string; dataDir
 export type Reply = { status: number; body: unknown; ms: number };
 
 /** One request with a bearer token; network errors come back as status 0 with the message. */
-export async function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Reply> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<Reply> {
   const t0 = Date.now();
   try {
     const res = await fetch(`${base}${path}`, {

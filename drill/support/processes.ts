@@ -37,7 +37,11 @@ export type NodeChild = {
 };
 
 /** `node --import tsx FILE ARGS`, stdout kept in memory, both streams copied to logFile. */
-export function spawnTsx(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): NodeChild {
+export function spawnTsx(
+  file: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; logFile: string },
+): NodeChild {
   const child = track(
     spawn(process.execPath, ["--import", "tsx", file, ...args], {
       cwd: REPO_ROOT,

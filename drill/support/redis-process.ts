@@ -19,6 +19,8 @@ export class RedisProcess {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   starts = 0;
+  /** How the last run ended: a SIGKILL, or a clean exit after SIGTERM. */
+  lastExit?: { code: number | null; signal: NodeJS.Signals | null };
 
   private constructor(
     readonly port: number,
@@ -65,7 +67,8 @@ export class RedisProcess {
     const child = track(spawn("redis-server", args, { stdio: "ignore" }));
     this.child = child;
     this.exited = new Promise((resolve) =>
-      child.once("exit", () => {
+      child.once("exit", (code, signal) => {
+        this.lastExit = { code, signal };
         if (this.child === child) this.child = undefined;
         resolve();
       }),
@@ -78,7 +81,10 @@ export class RedisProcess {
   async waitReady(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (!this.child) throw new Error(`redis on ${this.port} exited while starting:\n${(await tail(this.logFile)).join("\n")}`);
+      if (!this.child)
+        throw new Error(
+          `redis on ${this.port} exited while starting:\n${(await tail(this.logFile)).join("\n")}`,
+        );
       if ((await ping(this.port)) === "+PONG") return;
       if (Date.now() > deadline) throw new Error(`redis on ${this.port} not ready after ${timeoutMs} ms`);
       await sleep(20);

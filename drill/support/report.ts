@@ -54,7 +54,8 @@ export class Report {
       for (const [k, v] of this.counts) print(`    ${k.padEnd(width)}  ${v}`);
     }
     if (this.checks.length) print("  checks:");
-    for (const c of this.checks) print(`    ${c.ok ? "ok  " : "FAIL"} ${c.what}${c.detail ? `: ${c.detail}` : ""}`);
+    for (const c of this.checks)
+      print(`    ${c.ok ? "ok  " : "FAIL"} ${c.what}${c.detail ? `: ${c.detail}` : ""}`);
     if (this.error) print(`  error: ${this.error.message}`);
     for (const n of this.notes) for (const line of n.split("\n")) print(`  note: ${line}`);
     print(`  ${this.passed ? "PASS" : "FAIL"}  ${this.name}  (${this.elapsed()})`);

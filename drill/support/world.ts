@@ -23,7 +23,10 @@ export type World = {
 };
 
 /** A Redis of the drill's own plus temp data, export and log dirs; dispose() removes all of it. */
-export async function openWorld(name: string, opts: { appendfsync?: "always" | "everysec" } = {}): Promise<World> {
+export async function openWorld(
+  name: string,
+  opts: { appendfsync?: "always" | "everysec" } = {},
+): Promise<World> {
   const redis = await RedisProcess.create({ name, appendfsync: opts.appendfsync });
   const root = await mkdtemp(path.join(tmpdir(), `tm-drill-${name}-`));
   const [dataDir, exportDir, logDir] = ["data", "exports", "logs"].map((d) => path.join(root, d)) as [
@@ -62,6 +65,11 @@ export async function openWorld(name: string, opts: { appendfsync?: "always" | "
     }),
     async dispose() {
       conn.disconnect();
+      if (process.env.DRILL_KEEP) {
+        await redis.kill().catch(() => {});
+        process.stdout.write(`  (DRILL_KEEP: left ${root} and ${redis.dir})\n`);
+        return;
+      }
       await redis.dispose();
       await rm(root, { recursive: true, force: true });
     },

@@ -12,7 +12,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_state: 409,
 };
 
-export type ErrorBody = { error: ErrorCode | "internal"; message: string; details: ErrorDetail[] };
+export type ErrorBody = {
+  error: ErrorCode | "internal" | "unavailable";
+  message: string;
+  details: ErrorDetail[];
+};
 
 /** Fastify's own 4xx errors (bad JSON, too large, wrong media type) keep their status under our codes. */
 function codeForStatus(status: number): ErrorCode {
@@ -37,6 +41,16 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
     const message = `invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`;
     return { status: 400, body: { error: "invalid_input", message, details } };
   }
+  if (isStoreUnavailable(err)) {
+    return {
+      status: 503,
+      body: {
+        error: "unavailable",
+        message: "the store (Redis) is unreachable; try again shortly",
+        details: [],
+      },
+    };
+  }
   const status = fe.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     return { status, body: { error: codeForStatus(status), message: fe.message, details: [] } };
@@ -47,12 +61,24 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
   };
 }
 
+/** ioredis gives up on a command while Redis is down: that is a 503 to retry, not a bug (500). */
+function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string };
+  return (
+    e?.name === "MaxRetriesPerRequestError" ||
+    e?.code === "ECONNREFUSED" ||
+    e?.code === "ECONNRESET" ||
+    /Connection is closed|Stream isn't writeable/.test(e?.message ?? "")
+  );
+}
+
 /** Pages want HTML errors; everything else gets the JSON body. */
 const wantsHtml = (req: FastifyRequest) =>
   req.method === "GET" && (req.headers.accept ?? "").includes("text/html") && !req.url.startsWith("/api/");
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown) {
   const { status, body } = toErrorReply(err);
+  if (status === 503) reply.header("retry-after", "2");
   if (status >= 500) req.log.error({ err }, "request failed");
   else req.log.info({ error: body.error, status }, body.message);
   if (status === 401 && req.url.startsWith("/api/")) reply.header("www-authenticate", "Bearer");
