@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { serveRuntime } from "../http/server.js";
+import type { Runtime } from "../runtime.js";
 import { startScheduler } from "../schedule/scheduler.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./parse.js";
@@ -7,6 +8,22 @@ import { waitForShutdown } from "./signals.js";
 
 /** The long-running roles: together in one process (`start`, the embedded default) or apart. */
 export function registerRoleCommands(program: Command, ctx: CliContext) {
+  // Cleanups run in reverse: the server stops taking requests, the scheduler stops, then workers drain.
+  const runScheduler = async (rt: Runtime) => {
+    const scheduler = await startScheduler({
+      store: rt.store,
+      queues: rt.queues,
+      log: rt.log,
+      catchUpHours: ctx.config.catchUpHours,
+    });
+    ctx.cleanups.push(() => scheduler.close());
+  };
+  const runServer = async (rt: Runtime) => {
+    const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
+    ctx.cleanups.push(() => server.close());
+    return server.url;
+  };
+
   program
     .command("start")
     .description("API, review page, render and export workers and the scheduler, in one process")
@@ -15,16 +32,9 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
       const rt = await ctx.runtime();
       rt.startRenderWorker(positiveInt("concurrency", o.concurrency));
       rt.startExportWorker();
-      const scheduler = await startScheduler({
-        store: rt.store,
-        queues: rt.queues,
-        log: rt.log,
-        catchUpHours: ctx.config.catchUpHours,
-      });
-      ctx.cleanups.push(() => scheduler.close());
-      const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
-      ctx.cleanups.push(() => server.close());
-      rt.log.info({ url: server.url }, `testimony is up: review page at ${server.url}/review`);
+      await runScheduler(rt);
+      const url = await runServer(rt);
+      rt.log.info({ url }, `testimony is up: review page at ${url}/review`);
       await waitForShutdown(rt.log);
     });
 
@@ -33,9 +43,7 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
     .description("the HTTP API and review page only")
     .action(async () => {
       const rt = await ctx.runtime();
-      const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
-      ctx.cleanups.push(() => server.close());
-      rt.log.info({ url: server.url }, "serving");
+      rt.log.info({ url: await runServer(rt) }, "serving");
       await waitForShutdown(rt.log);
     });
 
@@ -46,13 +54,7 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
     .action(async (o: { withExportWorker?: boolean }) => {
       const rt = await ctx.runtime();
       if (o.withExportWorker) rt.startExportWorker();
-      const scheduler = await startScheduler({
-        store: rt.store,
-        queues: rt.queues,
-        log: rt.log,
-        catchUpHours: ctx.config.catchUpHours,
-      });
-      ctx.cleanups.push(() => scheduler.close());
+      await runScheduler(rt);
       rt.log.info("scheduler started");
       await waitForShutdown(rt.log);
     });
