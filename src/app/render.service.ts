@@ -63,6 +63,7 @@ export async function renderOutput(
   });
   const rev = found.rev + 1;
 
+  const log = deps.log.child({ outputId: id, campaignId: started.campaignId, attempt: attempt.number });
   try {
     const done = await produce(deps, started);
     const at = new Date().toISOString();
@@ -80,6 +81,7 @@ export async function renderOutput(
         },
       ],
     });
+    log.info({ format: started.format, locale: started.locale, fontSize: done.fontSize }, "output rendered");
     return "rendered";
   } catch (err) {
     const failure =
@@ -88,7 +90,10 @@ export async function renderOutput(
         : attempt.final
           ? new RenderFailure("error", (err as Error).message)
           : undefined;
-    if (failure) await markFailed(store, { value: started, rev }, failure, attempt.number);
+    if (failure) {
+      await markFailed(store, { value: started, rev }, failure, attempt.number);
+      log.warn({ reason: failure.reason }, "output failed");
+    }
     throw failure ?? err;
   }
 }

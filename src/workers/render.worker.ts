@@ -14,21 +14,17 @@ export function createRenderWorker(
   const worker = new Worker<JobMap["render"], string>(
     "render",
     async (job: Job<JobMap["render"], string>) => {
-      const log = deps.log.child({ jobId: job.id, outputId: job.data.outputId });
+      const log = deps.log.child({ jobId: job.id });
       const attempt = {
         number: job.attemptsMade + 1,
         final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       };
       try {
-        const result = await renderOutput(deps, job.data.outputId, attempt);
-        log.info({ result, attempt: attempt.number }, "render done");
-        return result;
+        // The use case logs what happened to the output (with its campaign); this line adds the job.
+        return await renderOutput({ ...deps, log }, job.data.outputId, attempt);
       } catch (err) {
-        if (err instanceof RenderFailure) {
-          log.warn({ reason: err.reason, attempt: attempt.number }, "render failed for good");
-          throw new UnrecoverableError(`${err.reason}: ${err.message}`);
-        }
-        log.error({ err, attempt: attempt.number }, "render attempt failed");
+        if (err instanceof RenderFailure) throw new UnrecoverableError(`${err.reason}: ${err.message}`);
+        log.error({ err, outputId: job.data.outputId, attempt: attempt.number }, "render attempt failed");
         throw err;
       }
     },
