@@ -27,8 +27,10 @@ export async function writeZip(
     if ("bytes" in e) {
       zip.addBuffer(e.bytes, e.name, opts);
     } else {
-      const checked = createReadStream(e.file).pipe(new HashCheck(e.sha256, () => mismatches.push(e.name)));
-      zip.addReadStream(checked, e.name, { ...opts, size: e.size });
+      // Lazy: the file is opened only when yazl reaches it, so one file is open at a time.
+      zip.addReadStreamLazy(e.name, { ...opts, size: e.size }, (cb) =>
+        cb(null, createReadStream(e.file).pipe(new HashCheck(e.sha256, () => mismatches.push(e.name)))),
+      );
     }
   }
   zip.end();
