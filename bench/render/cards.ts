@@ -74,7 +74,11 @@ export function satoriCard(input: CardInput, fontSize: number, logo: string): El
           "\u201c",
         )
       : null,
-    el("div", { fontSize, lineHeight: 1.36, textAlign: rtl ? "right" : "left" }, input.quote),
+    el(
+      "div",
+      { width: L.text.width, fontSize, lineHeight: 1.36, textAlign: rtl ? "right" : "left" },
+      input.quote,
+    ),
     el("div", {
       width: L.rule.width,
       height: L.rule.thickness,
@@ -83,7 +87,7 @@ export function satoriCard(input: CardInput, fontSize: number, logo: string): El
     }),
     el(
       "div",
-      { fontSize: L.attribution.size, opacity: 0.82, marginTop: L.attribution.gap },
+      { maxWidth: L.text.width, fontSize: L.attribution.size, opacity: 0.82, marginTop: L.attribution.gap },
       `\u2014 ${input.attribution}`,
     ),
   ].filter(Boolean);
@@ -94,15 +98,50 @@ export function satoriCard(input: CardInput, fontSize: number, logo: string): El
       flexDirection: rtl ? "row-reverse" : "row",
       justifyContent: "space-between",
       alignItems: "center",
+      width: L.safe.width,
       height: L.footer.height,
+      flexShrink: 0,
     },
     [
       el(
         "div",
-        { fontSize: L.footer.hashtagSize, fontWeight: 700, color: BRAND.accent },
+        {
+          maxWidth: L.footer.textWidth,
+          fontSize: L.footer.hashtagSize,
+          fontWeight: 700,
+          color: BRAND.accent,
+        },
         input.hashtags.join("   "),
       ),
       el("img", {}, undefined, { src: logo, width: L.logo.width, height: L.logo.height }),
+    ],
+  );
+  const content = el(
+    "div",
+    {
+      position: "absolute",
+      left: L.safe.left,
+      top: L.safe.top,
+      width: L.safe.width,
+      height: L.safe.height,
+      display: "flex",
+      flexDirection: "column",
+    },
+    [
+      el(
+        "div",
+        {
+          display: "flex",
+          flexDirection: "column",
+          flexGrow: 1,
+          flexShrink: 1,
+          overflow: "hidden",
+          justifyContent: "center",
+          alignItems: edge,
+        },
+        group,
+      ),
+      footer,
     ],
   );
   return el(
@@ -111,19 +150,10 @@ export function satoriCard(input: CardInput, fontSize: number, logo: string): El
       width: L.width,
       height: L.height,
       display: "flex",
-      flexDirection: "column",
-      padding: L.safe.left,
       backgroundImage: `linear-gradient(to bottom, ${bg.from}, ${bg.to})`,
       color: BRAND.text,
       fontFamily: family,
     },
-    [
-      el(
-        "div",
-        { display: "flex", flexDirection: "column", flexGrow: 1, justifyContent: "center", alignItems: edge },
-        group,
-      ),
-      footer,
-    ],
+    [content],
   );
 }

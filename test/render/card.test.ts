@@ -125,6 +125,11 @@ describe("renderCard: fitting", () => {
     expect((error as CardError).message).toBe(`quote cannot fit in landscape at ≥ ${MIN_QUOTE_PX} px`);
   });
 
+  it("leaves hashtags off rather than failing when a campaign has more than fit", async () => {
+    const hashtags = Array.from({ length: 30 }, (_, i) => `#DefectorVoicesNumber${i}`);
+    await expect(renderCard(input({ hashtags }))).resolves.toBeDefined();
+  });
+
   it("is deterministic", async () => {
     const [a, b] = await Promise.all([
       renderCard(input({ quote: LONG })),

@@ -41,7 +41,7 @@ export function baseLayer(req: BaseRequest): Promise<Canvas> {
  * Working canvases are recycled: copying the base into a buffer already in memory costs ~0.4 ms
  * for a 1080² card, a freshly allocated one ~5 ms (page faults on 3.5 MB).
  */
-const POOL_PER_SIZE = 4;
+const POOL_PER_SIZE = 2;
 const pool = new Map<number, Buffer[]>();
 
 export function acquireCanvas(base: Canvas): Canvas {

@@ -77,10 +77,14 @@ export function ensureFonts(): Promise<void> {
     ].join("\n");
     const dir = path.join(tmpdir(), "testimony-fontconfig");
     const confFile = path.join(dir, `${createHash("sha256").update(conf).digest("hex").slice(0, 16)}.conf`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(confFile, conf);
     const previous = process.env.FONTCONFIG_FILE;
-    process.env.FONTCONFIG_FILE = confFile;
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(confFile, conf);
+      process.env.FONTCONFIG_FILE = confFile;
+    } catch {
+      // No writable temp directory: carry on with the host's fontconfig plus `fontfile`.
+    }
     try {
       await sharp({ text: { text: "x", font: "Noto Sans 8", fontfile: FILES.latin.regular } })
         .raw()

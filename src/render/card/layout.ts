@@ -3,7 +3,8 @@ import { FORMATS, type Format } from "../../domain/campaign.js";
 export type Box = { left: number; top: number; width: number; height: number };
 
 /**
- * Geometry of a card, in left-to-right coordinates; card.render.ts mirrors x for right-to-left.
+ * Geometry of a card, in left-to-right coordinates; compose.ts and base-layer.ts mirror x for
+ * right-to-left cards.
  *
  * "stacked" (square, portrait, story): a large quotation mark, the quote, an accent rule and the
  * attribution form one group, centred in the space above a footer of hashtags and the logo.
@@ -33,6 +34,9 @@ export type Layout = {
  * shown full width on a phone (about 10 px of screen height at 390 css px). Below it, CardError.
  */
 export const MIN_QUOTE_PX = 28;
+
+/** Naskh letters are small for their em: Arabic secondary lines get this much more size to match Latin ones. */
+export const ARABIC_SCALE = 1.2;
 
 /** Short quotes stop growing here: beyond it a card shouts, and the quote mark looks small. */
 const MAX_QUOTE_PX: Record<Format, number> = { square: 84, portrait: 92, story: 104, landscape: 64 };

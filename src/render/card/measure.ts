@@ -64,10 +64,14 @@ function lookUp(face: Face, cp: number): Glyph {
   return { advance: em * 0.6, yMax: em * 0.75, yMin: 0 };
 }
 
-/** Break opportunities: after spaces, and after hyphens and dashes (UAX #14 classes BA/B2 and HY). */
+/**
+ * Break opportunities: after spaces, and after hyphens and dashes (UAX #14 classes BA, B2, HY).
+ * No-break spaces (U+00A0, U+2007, U+202F) glue their neighbours, as in Pango.
+ */
 function splitWords(paragraph: string): { word: string; spaces: string }[] {
   const out: { word: string; spaces: string }[] = [];
-  const re = /([^\s\-\u2010\u2013\u2014]*[-\u2010\u2013\u2014]*)(\s*)/gu;
+  const re =
+    /([^ \u1680\u2000-\u2006\u2008-\u200a\u205f\u3000\-\u2010\u2013\u2014]*[-\u2010\u2013\u2014]*)([ \u1680\u2000-\u2006\u2008-\u200a\u205f\u3000]*)/gu;
   for (const m of paragraph.matchAll(re)) {
     if (m[0] === "") break;
     out.push({ word: m[1] ?? "", spaces: m[2] ?? "" });
@@ -85,8 +89,8 @@ export function prepare(text: string, face: Face): Prepared {
     return {
       advances: Float64Array.from(g, (x) => x.advance),
       trailing: Float64Array.from(glyphs(spaces), (x) => x.advance),
-      yMax: Math.max(0, ...g.map((x) => x.yMax)),
-      yMin: Math.min(0, ...g.map((x) => x.yMin)),
+      yMax: g.reduce((m, x) => Math.max(m, x.yMax), 0),
+      yMin: g.reduce((m, x) => Math.min(m, x.yMin), 0),
     };
   };
   return { face, paragraphs: text.split("\n").map((p) => splitWords(p).map(toWord)) };

@@ -41,7 +41,7 @@ export async function renderText(spec: TextSpec): Promise<TextMask> {
 const CACHE_SIZE = 64;
 const cache = new Map<string, Promise<TextMask>>();
 
-/** For the short lines that repeat across cards (hashtags, attributions, the quote mark). */
+/** For the short lines that repeat across cards (attributions, the quotation mark). */
 export function renderTextCached(spec: TextSpec): Promise<TextMask> {
   const key = JSON.stringify([spec.markup, spec.face.file, spec.face.families, spec.size, spec.width]);
   const hit = cache.get(key);
