@@ -11,6 +11,12 @@ import { cleanText } from "./pango.js";
 export { CardError } from "./card-error.js";
 export { MIN_QUOTE_PX } from "./layout.js";
 
+/**
+ * Bump when a change to the card code changes what a card looks like: it is part of every output's
+ * id (through the template version), so re-queueing renders fresh cards instead of keeping old ones.
+ */
+export const CARD_LAYOUT_VERSION = "2";
+
 export type CardBrand = {
   /** "#rrggbb", or a vertical gradient from top to bottom. */
   background: string | { from: string; to: string };

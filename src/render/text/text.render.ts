@@ -7,6 +7,7 @@ import { languageOf } from "../../domain/locale.js";
 import type { PublicationView } from "../../domain/publication.js";
 import { limitProblem } from "../../domain/text-limits.js";
 import { TEMPLATES_DIR } from "../../paths.js";
+import { CARD_LAYOUT_VERSION } from "../card/card.render.js";
 
 /** Unicode first-strong isolate: keeps Latin hashtags, digits and URLs in order inside Arabic text. */
 const isolate = (s: unknown) => `\u2068${String(s)}\u2069`;
@@ -24,6 +25,7 @@ function createEngine() {
 }
 
 export type TextTemplates = {
+  /** Hash of the text templates and the card layout version: part of every output id. */
   version: string;
   render(variant: TextVariant, view: PublicationView): string;
 };
@@ -54,6 +56,8 @@ export function loadTextTemplates(dir = path.join(TEMPLATES_DIR, "text")): TextT
     hash.update(f).update("\0").update(source).update("\0");
     compiled.set(f.replace(/\.hbs$/, ""), hb.compile(source, { strict: true, noEscape: true }));
   }
+  // The card layout shapes an output as much as the text templates do: one version covers both.
+  hash.update(`card-layout:${CARD_LAYOUT_VERSION}`);
   const version = hash.digest("hex").slice(0, 12);
 
   return {
