@@ -43,10 +43,11 @@ export async function addRedaction(
 export async function termsFor(
   store: Store,
   speaker: Speaker,
+  stored?: RedactionTerm[],
 ): Promise<Pick<RedactionTerm, "id" | "term">[]> {
-  const stored = await store.redactions.list();
+  const all = stored ?? (await store.redactions.list());
   const own = speaker.redactionTerms.map((term) => ({ id: redactionTermId(term, speaker.id), term }));
-  return [...stored.filter((t) => !t.speakerId || t.speakerId === speaker.id), ...own];
+  return [...all.filter((t) => !t.speakerId || t.speakerId === speaker.id), ...own];
 }
 
 export async function redactionHit(store: Store, speaker: Speaker, texts: string[]) {

@@ -58,7 +58,11 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
     .command("work")
     .description("run a worker until SIGTERM/SIGINT")
     .option("--queue <name>", "render | export", "render")
-    .option("--concurrency <n>", "renders in flight; 2 recovers most of a second core", "2")
+    .option(
+      "--concurrency <n>",
+      "renders in flight (3 keeps both cores busy while a render waits on I/O)",
+      "3",
+    )
     .action(async (o: { queue: string; concurrency: string }) => {
       if (o.queue !== "render" && o.queue !== "export") {
         throw new AppError("invalid_input", "--queue must be render or export", [

@@ -27,7 +27,11 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
   program
     .command("start")
     .description("API, review page, render and export workers and the scheduler, in one process")
-    .option("--concurrency <n>", "renders in flight", "2")
+    .option(
+      "--concurrency <n>",
+      "renders in flight (3 keeps both cores busy while a render waits on I/O)",
+      "3",
+    )
     .action(async (o: { concurrency: string }) => {
       const rt = await ctx.runtime();
       rt.startRenderWorker(positiveInt("concurrency", o.concurrency));

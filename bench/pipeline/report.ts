@@ -1,0 +1,228 @@
+import type { RenderBenchRow } from "../render.bench.js";
+import type { E2eResult } from "./e2e.js";
+import type { ExportResult } from "./export-bench.js";
+import { type Machine, machineLine } from "./machine.js";
+import type { QueueResult } from "./queue-overhead.js";
+import type { ScaleResult } from "./scale.js";
+import { f0, f1, f2 } from "./stats.js";
+
+export type RenderSection = { rows: RenderBenchRow[]; markdown: string };
+export type BenchReport = {
+  runId: string;
+  machine: Machine;
+  loadAverage: { start: number[]; end: number[] };
+  reps: number;
+  seconds: number;
+  notes: string[];
+  render?: RenderSection;
+  e2e?: E2eResult;
+  export?: ExportResult;
+  scale?: ScaleResult;
+  queue?: QueueResult;
+};
+
+const E2E_TARGET = 0.9;
+const RSS_TARGET_MIB = 200;
+const yesNo = (ok: boolean) => (ok ? "met" : "**missed**");
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function summary(r: BenchReport): string[] {
+  const rows: string[][] = [];
+  if (r.render) {
+    const at2 = (engine: string) =>
+      r.render!.rows.filter((x) => x.engine === engine && x.concurrency === 2).map((x) => x.cardsPerSec);
+    const sharp = at2("sharp");
+    const satori = at2("satori+resvg");
+    rows.push(
+      ["render", "sharp cards/s, 2 in flight (mean of 4 formats × 2 scripts)", f1(mean(sharp)), "", ""],
+      ["render", "satori + resvg cards/s, same cards", f1(mean(satori)), "", ""],
+    );
+  }
+  if (r.e2e) {
+    const m = r.e2e.median;
+    rows.push(
+      [
+        "end to end",
+        `cards/s, ${f0(r.e2e.cardsPerRep)} cards queue → render → approve → export`,
+        f1(m.e2eCardsPerSec),
+        "",
+        "",
+      ],
+      [
+        "end to end",
+        "bare render cards/s (renderCard in-process, 2 in flight, same cards)",
+        f1(m.bareCardsPerSec),
+        "",
+        "",
+      ],
+      [
+        "end to end",
+        "end-to-end ÷ bare render",
+        f2(m.ratio),
+        `≥ ${E2E_TARGET}`,
+        yesNo(m.ratio >= E2E_TARGET),
+      ],
+      ["end to end", "render phase only (queue + render) ÷ bare render", f2(m.renderRatio), "", ""],
+    );
+  }
+  if (r.export) {
+    for (const s of r.export.sizes) {
+      rows.push([
+        "export",
+        `${f0(s.cards)} cards: export MiB/s (cp -r MiB/s)`,
+        `${f0(s.median.exportMiBps)} (${f0(s.median.cpMiBps)})`,
+        "",
+        "",
+      ]);
+    }
+    const sizes = r.export.sizes.map((s) => f0(s.cards)).join(" / ");
+    const peaks = r.export.sizes.map((s) => s.median.peakRssMaxMiB);
+    const flat = Math.max(...peaks) - Math.min(...peaks) < 50;
+    rows.push(
+      [
+        "export",
+        `peak RSS of the exportSlot process at ${sizes} cards (MiB, worst rep)`,
+        peaks.map(f0).join(" / "),
+        `flat, < ${RSS_TARGET_MIB} MiB`,
+        yesNo(flat && Math.max(...peaks) < RSS_TARGET_MIB),
+      ],
+      [
+        "export",
+        `peak RSS of writeZip alone at ${sizes} cards (MiB)`,
+        r.export.sizes.map((s) => f0(s.median.zipOnlyPeakRssMiB)).join(" / "),
+        "",
+        "",
+      ],
+    );
+  }
+  if (r.scale) {
+    const [one, two] = r.scale.configs;
+    rows.push([
+      "scale",
+      "render cards/s, 1 → 2 worker processes (2 in flight each)",
+      `${f1(one?.medianCardsPerSec ?? Number.NaN)} → ${f1(two?.medianCardsPerSec ?? Number.NaN)} (×${f2(r.scale.speedup)})`,
+      "",
+      "",
+    ]);
+  }
+  if (r.queue) {
+    rows.push(
+      [
+        "queue",
+        `BullMQ no-op jobs/s, add → completed (${f0(r.queue.jobs)} jobs, concurrency ${r.queue.concurrency})`,
+        f0(r.queue.median.throughJobsPerSec),
+        "",
+        "",
+      ],
+      ["queue", "BullMQ add-only jobs/s (one addBulk)", f0(r.queue.median.addOnlyJobsPerSec), "", ""],
+    );
+  }
+  return [
+    "| section | figure | median | target | |",
+    "|---|---|---:|---|---|",
+    ...rows.map((c) => `| ${c.join(" | ")} |`),
+  ];
+}
+
+function e2eSection(e: E2eResult, reps: number): string[] {
+  const m = e.median;
+  const p = m.phases;
+  const share = (s: number) => `${f0((s / p.total) * 100)} %`;
+  return [
+    "## End to end",
+    "",
+    `${f0(e.quotes)} vetted quotes (50 speakers, English and Arabic) × 4 formats = ${f0(e.cardsPerRep)} cards per repetition, through one \`testimony start\` process (API + render worker at concurrency 2 + export worker + scheduler): queue (POST /api/campaigns/:id/queue as staff) → render → bulk approve (POST /api/outputs/bulk-approve as a reviewer, 200 ids per request) → export (POST /api/campaigns/:id/export, one bundle). Phases run one after the other; rendering starts while the queue request is still adding jobs. Bare render: renderCard in the bench process, 2 in flight, the same ${f0(e.cardsPerRep)} card inputs, interleaved with the pipeline runs. Median of ${reps}.`,
+    "",
+    "| phase | seconds | share | rate |",
+    "|---|---:|---:|---|",
+    `| queue | ${f2(p.queue)} | ${share(p.queue)} | ${f0(e.cardsPerRep / p.queue)} outputs/s |`,
+    `| render | ${f2(p.render)} | ${share(p.render)} | ${f1(m.renderCardsPerSec)} cards/s counted from the queue request |`,
+    `| approve | ${f2(p.approve)} | ${share(p.approve)} | ${f0(e.cardsPerRep / p.approve)} approvals/s |`,
+    `| export | ${f2(p.export)} | ${share(p.export)} | ${f0(m.bundleMiB / p.export)} MiB/s (${f0(m.bundleMiB)} MiB zip) |`,
+    `| **total** | **${f2(p.total)}** | | **${f1(m.e2eCardsPerSec)} cards/s** |`,
+    `| bare render | ${f2(e.cardsPerRep / m.bareCardsPerSec)} | | ${f1(m.bareCardsPerSec)} cards/s |`,
+    "",
+    `End-to-end ÷ bare render: **${f2(m.ratio)}** (target ≥ ${E2E_TARGET}); render phase ÷ bare render: ${f2(m.renderRatio)}.`,
+    `CPU per card: \`testimony start\` process ${f1(m.appCpuMsPerCard)} ms over the whole pipeline (bare renderCard ${f1(m.bareCpuMsPerCard)} ms), redis-server ${f2(m.redisCpuMsPerCard)} ms. Peak RSS of the \`testimony start\` process: ${f0(e.appPeakRssMiB)} MiB.`,
+    "",
+    "| rep | cards | queue s | render s | approve s | export s | total s | cards/s | bare cards/s |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...e.reps.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.cards} | ${f2(r.queue)} | ${f2(r.render)} | ${f2(r.approve)} | ${f2(r.export)} | ${f2(r.total)} | ${f1(r.cardsPerSec)} | ${f1(e.bare[i]?.cardsPerSec ?? Number.NaN)} |`,
+    ),
+    "",
+  ];
+}
+
+function exportSection(x: ExportResult, reps: number): string[] {
+  return [
+    "## Export",
+    "",
+    `Approved outputs whose files are copies of 8 real cards (4 formats × Latin/Arabic) plus their real text variants (3 per card). Each drop is \`exportSlot\` in a child process of its own (\`bench/pipeline/export-child.ts\`); \`writeZip\` alone over the same files runs in another child (\`bench/pipeline/zip-child.ts\`), and \`cp -r\` copies the same files, all in the same run (page cache warm for all; none syncs). Steps: reserve (consent expiry, missed drops, reservation commit), write (redaction gate, stat, manifest, zip), mark exported (one commit of every output). Peak RSS is the child's own VmHWM: on Linux its \`process.resourceUsage().maxRSS\` starts at the bench process's RSS at the fork (the kernel carries the high-water mark across exec), so that figure, shown too, is only meaningful while the bench process is small. Median of ${reps}.`,
+    "",
+    "| cards | zip MiB | export s | export MiB/s | writeZip alone MiB/s | cp -r MiB/s | export ÷ cp -r | reserve s | write s | mark exported s |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...x.sizes.map((s) => {
+      const m = s.median;
+      return `| ${f0(s.cards)} | ${f0(m.zipMiB)} | ${f2(m.exportSeconds)} | ${f0(m.exportMiBps)} | ${f0(m.zipOnlyMiBps)} | ${f0(m.cpMiBps)} | ${f2(m.exportMiBps / m.cpMiBps)} | ${f2(m.steps.reserve)} | ${f2(m.steps.write)} | ${f2(m.steps.mark)} |`;
+    }),
+    "",
+    "| cards | export peak RSS MiB (worst rep) | its maxRSS MiB | RSS after start-up, before the export MiB | writeZip alone peak RSS MiB | fd table of the export (FDSize) |",
+    "|---:|---:|---:|---:|---:|---:|",
+    ...x.sizes.map((s) => {
+      const m = s.median;
+      return `| ${f0(s.cards)} | ${f0(m.peakRssMiB)} (${f0(m.peakRssMaxMiB)}) | ${f0(m.maxRssMiB)} | ${f0(m.baselineRssMiB)} | ${f0(m.zipOnlyPeakRssMiB)} | ${f0(m.fdTable)} |`;
+    }),
+    "",
+  ];
+}
+
+function scaleSection(s: ScaleResult, reps: number): string[] {
+  return [
+    "## Scale",
+    "",
+    `The same job set (${f0(s.cardsPerRep)} cards: quotes × 4 formats, a fresh campaign per repetition) queued with queueCampaign, rendered by \`testimony work --concurrency 2\` processes on the same Redis; time from queueing to the last output in review. Median of ${reps}.`,
+    "",
+    "| worker processes | cards/s | worker CPU ms/card |",
+    "|---:|---:|---:|",
+    ...s.configs.map((c) => `| ${c.processes} | ${f1(c.medianCardsPerSec)} | ${f1(c.medianCpuMsPerCard)} |`),
+    "",
+    `Two processes ÷ one: ×${f2(s.speedup)}.`,
+    "",
+  ];
+}
+
+function queueSection(q: QueueResult, reps: number): string[] {
+  return [
+    "## Queue overhead",
+    "",
+    `BullMQ alone on the same Redis: ${f0(q.jobs)} no-op jobs shaped like render jobs (ids-only payload, the render queue's job options), one Queue.addBulk; one Worker with a no-op processor at concurrency ${q.concurrency}, in the bench process. Median of ${reps}.`,
+    "",
+    "| figure | jobs/s |",
+    "|---|---:|",
+    `| add-only (no worker) | ${f0(q.median.addOnlyJobsPerSec)} |`,
+    `| first add → last completion | ${f0(q.median.throughJobsPerSec)} |`,
+    "",
+    `That is ${f2(q.median.msPerJob)} ms of queue per job.`,
+    "",
+  ];
+}
+
+export function toMarkdown(r: BenchReport): string {
+  return [
+    "# testimony benchmarks",
+    "",
+    machineLine(r.machine),
+    `Load average at start ${r.loadAverage.start.map(f2).join(", ")}, at end ${r.loadAverage.end.map(f2).join(", ")}. Run ${r.runId}: ${f1(r.seconds / 60)} min. Every figure is the median of ${r.reps} repetitions after a warm-up. Regenerate with \`npm run bench\`.`,
+    ...r.notes.map((n) => `\n${n}`),
+    "",
+    ...summary(r),
+    "",
+    ...(r.e2e ? e2eSection(r.e2e, r.reps) : []),
+    ...(r.export ? exportSection(r.export, r.reps) : []),
+    ...(r.scale ? scaleSection(r.scale, r.reps) : []),
+    ...(r.queue ? queueSection(r.queue, r.reps) : []),
+    ...(r.render ? [r.render.markdown] : []),
+  ].join("\n");
+}

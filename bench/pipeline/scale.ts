@@ -1,0 +1,108 @@
+import path from "node:path";
+import { queueCampaign } from "../../src/app/queue.service.js";
+import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
+import { loadTextTemplates } from "../../src/render/text/text.render.js";
+import { benchCampaign, STAFF, seed } from "./fixtures.js";
+import { cpuSeconds, type NodeChild, spawnCli } from "./processes.js";
+import { waitRendered } from "./rendered.js";
+import { median, now, progress, until } from "./stats.js";
+import { openWorld, type World } from "./world.js";
+
+export type ScaleRep = { cards: number; seconds: number; cardsPerSec: number; workerCpuMsPerCard: number };
+export type ScaleConfig = {
+  processes: number;
+  reps: ScaleRep[];
+  medianCardsPerSec: number;
+  medianCpuMsPerCard: number;
+};
+export type ScaleResult = { cardsPerRep: number; configs: ScaleConfig[]; speedup: number };
+
+async function scaleRep(
+  world: World,
+  queues: Queues,
+  templateVersion: string,
+  workers: NodeChild[],
+  campaignId: string,
+  quoteIds: string[],
+): Promise<ScaleRep> {
+  await benchCampaign(world.store, campaignId);
+  const cpu0 = await Promise.all(workers.map((w) => cpuSeconds(w.pid)));
+  const t0 = now();
+  const q = await queueCampaign(world.store, queues, { campaignId, actor: STAFF, templateVersion, quoteIds });
+  await waitRendered(world.store, campaignId, q.outputIds.length);
+  const seconds = (now() - t0) / 1000;
+  const cpu1 = await Promise.all(workers.map((w) => cpuSeconds(w.pid)));
+  const cpu = cpu1.reduce((a, c, i) => a + c - cpu0[i]!, 0);
+  const cards = q.outputIds.length;
+  return { cards, seconds, cardsPerSec: cards / seconds, workerCpuMsPerCard: (cpu / cards) * 1000 };
+}
+
+/**
+ * Render throughput of one `testimony work --concurrency 2` process, then of two, on the same Redis
+ * and the same job set (same quotes × 4 formats, a fresh campaign per repetition).
+ */
+export async function runScale(
+  run: { runId: string; runRoot: string },
+  opts: { quotes: number; reps: number; warmQuotes: number },
+): Promise<ScaleResult> {
+  const world = await openWorld(run.runId, run.runRoot, "scale");
+  const queues = createQueues(world.redis, world.store.keys);
+  const workers: NodeChild[] = [];
+  try {
+    const seeded = await seed(world.store, { quotes: opts.quotes });
+    const templateVersion = loadTextTemplates().version;
+    const quoteIds = seeded.quotes.map((q) => q.id);
+    const configs: ScaleConfig[] = [];
+    for (const processes of [1, 2]) {
+      while (workers.length < processes) {
+        const log = path.join(world.root, `work-${workers.length + 1}.log`);
+        workers.push(spawnCli(["work", "--concurrency", "2"], world.env(), log));
+      }
+      await until(
+        `${processes} render worker process(es)`,
+        async () => (await queues.render.getWorkersCount()) >= processes,
+        90_000,
+        200,
+      );
+      progress(`scale: ${processes} process(es), warm-up`);
+      await scaleRep(
+        world,
+        queues,
+        templateVersion,
+        workers,
+        `scale-${processes}p-warm`,
+        quoteIds.slice(0, opts.warmQuotes),
+      );
+      const reps: ScaleRep[] = [];
+      for (let r = 0; r < opts.reps; r++) {
+        const rep = await scaleRep(
+          world,
+          queues,
+          templateVersion,
+          workers,
+          `scale-${processes}p-r${r + 1}`,
+          quoteIds,
+        );
+        reps.push(rep);
+        progress(
+          `scale: ${processes} process(es) rep ${r + 1}/${opts.reps}: ${rep.cards} cards, ${rep.cardsPerSec.toFixed(1)} cards/s`,
+        );
+      }
+      configs.push({
+        processes,
+        reps,
+        medianCardsPerSec: median(reps.map((r) => r.cardsPerSec)),
+        medianCpuMsPerCard: median(reps.map((r) => r.workerCpuMsPerCard)),
+      });
+    }
+    return {
+      cardsPerRep: opts.quotes * 4,
+      configs,
+      speedup: configs[1]!.medianCardsPerSec / configs[0]!.medianCardsPerSec,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await closeQueues(queues);
+    await world.dispose();
+  }
+}
