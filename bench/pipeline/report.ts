@@ -131,7 +131,7 @@ function e2eSection(e: E2eResult, reps: number): string[] {
   return [
     "## End to end",
     "",
-    `${f0(e.quotes)} vetted quotes (50 speakers, English and Arabic) × 4 formats = ${f0(e.cardsPerRep)} cards per repetition, through one \`testimony start\` process (API + render worker at concurrency 2 + export worker + scheduler): queue (POST /api/campaigns/:id/queue as staff) → render → bulk approve (POST /api/outputs/bulk-approve as a reviewer, 200 ids per request) → export (POST /api/campaigns/:id/export, one bundle). Phases run one after the other; rendering starts while the queue request is still adding jobs. Bare render: renderCard in the bench process, 2 in flight, the same ${f0(e.cardsPerRep)} card inputs, interleaved with the pipeline runs. Median of ${reps}.`,
+    `${f0(e.quotes)} vetted quotes (50 speakers, English and Arabic) × 4 formats = ${f0(e.cardsPerRep)} cards per repetition, through one \`testimony start\` process (API + render worker at its default concurrency, 3 + export worker + scheduler): queue (POST /api/campaigns/:id/queue as staff) → render → bulk approve (POST /api/outputs/bulk-approve as a reviewer, 200 ids per request) → export (POST /api/campaigns/:id/export, one bundle). Phases run one after the other; rendering starts while the queue request is still adding jobs. Bare render: renderCard in the bench process, 2 in flight, the same ${f0(e.cardsPerRep)} card inputs, interleaved with the pipeline runs. Median of ${reps}.`,
     "",
     "| phase | seconds | share | rate |",
     "|---|---:|---:|---|",
