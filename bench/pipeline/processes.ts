@@ -1,7 +1,8 @@
+export { freePort } from "../../test/support/poll.js";
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -64,19 +65,6 @@ export function spawnTsx(file: string, args: string[], env: NodeJS.ProcessEnv, l
 /** `testimony ARGS` as its own process (`node --import tsx src/cli/main.ts ARGS`). */
 export const spawnCli = (args: string[], env: NodeJS.ProcessEnv, logFile: string) =>
   spawnTsx(CLI_MAIN, args, env, logFile);
-
-/** A free loopback TCP port (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The last lines of a child's log, for an error message. */
 export async function tail(file: string, lines = 20): Promise<string> {

@@ -1,3 +1,4 @@
+export { sleep, until } from "../../test/support/poll.js";
 /** Small numeric and timing helpers shared by the pipeline benchmarks. */
 
 export const median = (xs: number[]): number => {
@@ -8,8 +9,6 @@ export const median = (xs: number[]): number => {
 };
 
 export const now = () => performance.now();
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Progress goes to stderr, so stdout stays the report. */
 export function progress(message: string): void {
@@ -25,30 +24,6 @@ export async function inLanes(n: number, lanes: number, job: (i: number) => Prom
       while (next < n) await job(next++);
     }),
   );
-}
-
-/** Polls until `ready()` gives a truthy value, or throws after the timeout. */
-export async function until<T>(
-  what: string,
-  ready: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await ready();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      const why = lastErr ? ` (last error: ${(lastErr as Error).message})` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await sleep(everyMs);
-  }
 }
 
 export const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-GB") : "–");

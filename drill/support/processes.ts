@@ -1,3 +1,5 @@
+export { freePort as freeHttpPort, sleep, until } from "../../test/support/poll.js";
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -65,48 +67,8 @@ export function spawnTsx(
   return { child, logFile: opts.logFile, exited, stdout: () => out };
 }
 
-/** Polls until `ready()` gives a value (not undefined/false), or throws after the timeout. */
-export async function until<T>(
-  what: string,
-  ready: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  everyMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await ready();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      const why = lastErr ? ` (last error: ${(lastErr as Error).message})` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await sleep(everyMs);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** The last lines of a log file, for a FAIL's evidence. */
 export async function tail(file: string, lines = 15): Promise<string[]> {
   const text = await readFile(file, "utf8").catch(() => "");
   return text.trimEnd().split("\n").slice(-lines);
-}
-
-/** A free loopback TCP port for a child's HTTP server (the OS picks it). */
-export async function freeHttpPort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
