@@ -1,0 +1,135 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Bundle } from "../../domain/bundle.js";
+import type { Campaign } from "../../domain/campaign.js";
+import { move, type Output } from "../../domain/output.js";
+import { findRedactionHit } from "../../domain/redaction.js";
+import { buildManifest, cardEntryName, textEntryName } from "../../export/manifest.js";
+import { writeZip, type ZipEntry } from "../../export/zip.js";
+import type { Store } from "../../store/store.js";
+import type { ExportDeps } from "../export.service.js";
+import { publishedTexts, termsFor } from "../safety.service.js";
+
+/** Step 2 of a drop: the redaction gate, then zip and manifests in a hidden folder renamed into place. */
+export async function passRedactionGate(store: Store, ids: string[], actor: string): Promise<Output[]> {
+  const outputs = await store.outputs.getMany(ids);
+  // One read of the speakers and of the term list per drop, not per output.
+  const speakerIds = [...new Set(outputs.map((v) => v.value.speakerId))];
+  const speakers = new Map((await store.speakers.getMany(speakerIds)).map((s) => [s.value.id, s.value]));
+  const stored = await store.redactions.list();
+  const termsBySpeaker = new Map<string, Awaited<ReturnType<typeof termsFor>>>();
+  for (const s of speakers.values()) termsBySpeaker.set(s.id, await termsFor(store, s, stored));
+  const passed: Output[] = [];
+  for (const v of outputs) {
+    if (v.value.status !== "approved") continue;
+    const terms = termsBySpeaker.get(v.value.speakerId);
+    const hit = terms ? findRedactionHit(publishedTexts(v.value), terms) : { termId: "speaker-missing" };
+    if (!hit) {
+      passed.push(v.value);
+      continue;
+    }
+    const at = new Date().toISOString();
+    const failure = {
+      reason: "redaction" as const,
+      message: `matches redaction term ${hit.termId} at export`,
+      at,
+      attempts: v.value.attempts,
+      term: hit.termId,
+    };
+    await store.outputs.commit({
+      writes: [store.outputs.write(move(v.value, "failed", at, { failure }), v)],
+      audit: [
+        {
+          actor,
+          action: "output.failed",
+          entity: v.value.id,
+          from: "approved",
+          to: "failed",
+          at,
+          detail: "redaction",
+        },
+      ],
+    });
+  }
+  return passed;
+}
+
+export async function writeBundleFolder(
+  deps: ExportDeps,
+  bundle: Bundle,
+  campaign: Campaign,
+  included: Output[],
+) {
+  const quotes = new Map(
+    (await deps.store.quotes.getMany([...new Set(included.map((o) => o.quoteId))])).map((q) => [
+      q.value.id,
+      q.value,
+    ]),
+  );
+  const manifest = buildManifest({
+    bundleId: bundle.id,
+    campaign,
+    slot: bundle.slot,
+    outputs: included.map((o) => ({ output: o, quote: quotes.get(o.quoteId)! })),
+    takedowns: bundle.takedowns,
+  });
+  const files = included.flatMap((o) => [
+    { name: cardEntryName(o), rel: o.files!.card, sha256: o.sha256![o.files!.card]!, compress: false },
+    ...Object.entries(o.files!.text).map(([variant, rel]) => ({
+      name: textEntryName(o, variant as never),
+      rel,
+      sha256: o.sha256![rel]!,
+      compress: true,
+    })),
+  ]);
+  // Sizes in parallel: thousands of sequential stats cost a second on a big drop.
+  const entries: ZipEntry[] = await Promise.all(
+    files.map(async (f) => {
+      const file = path.join(deps.dataDir, f.rel);
+      return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
+    }),
+  );
+  const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
+  entries.push({ name: "manifest.json", bytes: Buffer.from(manifestJson), compress: true });
+
+  const finalDir = path.join(deps.exportDir, bundle.dir);
+  await mkdir(path.dirname(finalDir), { recursive: true });
+  await removeStaleTemporaries(finalDir);
+  const tmpDir = `${path.join(path.dirname(finalDir), `.${path.basename(finalDir)}`)}.${randomBytes(4).toString("hex")}.tmp`;
+  await mkdir(tmpDir);
+  try {
+    const zip = await writeZip(path.join(tmpDir, "bundle.zip"), entries);
+    const sidecar = {
+      ...manifest,
+      generatedAt: new Date().toISOString(),
+      zip: { file: "bundle.zip", ...zip },
+    };
+    await writeFile(path.join(tmpDir, "manifest.json"), `${JSON.stringify(sidecar, null, 2)}\n`);
+    await deps.afterStep?.("written");
+    await rename(tmpDir, finalDir);
+    await deps.afterStep?.("renamed");
+  } catch (err) {
+    await rm(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Leftovers of a run that crashed mid-write: hidden, never renamed into place, safe to delete. */
+async function removeStaleTemporaries(finalDir: string) {
+  const prefix = `.${path.basename(finalDir)}.`;
+  for (const name of await readdir(path.dirname(finalDir))) {
+    if (name.startsWith(prefix) && name.endsWith(".tmp")) {
+      await rm(path.join(path.dirname(finalDir), name), { recursive: true, force: true });
+    }
+  }
+}
+
+export async function exists(file: string) {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
