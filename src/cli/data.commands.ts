@@ -7,6 +7,7 @@ import { changeVetting, listQuotes } from "../app/quotes.service.js";
 import { AppError } from "../domain/errors.js";
 import { NARRATIVES, type Narrative } from "../domain/narrative.js";
 import { VETTING_STATES, type VettingState } from "../domain/quote.js";
+import { jsonErrorLine } from "../import/read-records.js";
 import type { CliContext } from "./context.js";
 import { table } from "./table.js";
 
@@ -105,12 +106,13 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     .command("campaigns")
     .description("campaigns: audience, locales, formats, schedule");
   const campaignFile = async (file: string) => {
-    const bytes = await readInputFile(file);
+    const text = (await readInputFile(file)).toString("utf8").replace(/^\uFEFF/, "");
     try {
-      return JSON.parse(bytes.toString("utf8").replace(/^\uFEFF/, "")) as unknown;
+      return JSON.parse(text) as unknown;
     } catch (err) {
-      throw new AppError("invalid_input", `${file}:1: file: is not valid JSON: ${(err as Error).message}`, [
-        { where: `${file}:1`, field: "file", message: "is not valid JSON" },
+      const where = `${file}:${jsonErrorLine(text, err)}`;
+      throw new AppError("invalid_input", `${where}: file: is not valid JSON: ${(err as Error).message}`, [
+        { where, field: "file", message: "is not valid JSON" },
       ]);
     }
   };

@@ -127,14 +127,22 @@ function lineAt(text: string, offset: number): number {
   return line;
 }
 
+/** The line a JSON.parse error points at (V8 names the character position). */
+export function jsonErrorLine(text: string, err: unknown): number {
+  const m = /position (\d+)/.exec((err as Error).message);
+  return m ? lineAt(text, Number(m[1])) : 1;
+}
+
 function readJson(text: string, file: string): ReadResult {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    const m = /position (\d+)/.exec((err as Error).message);
-    const line = m ? lineAt(text, Number(m[1])) : 1;
-    return fail(`${file}:${line}`, "file", `is not valid JSON: ${(err as Error).message}`);
+    return fail(
+      `${file}:${jsonErrorLine(text, err)}`,
+      "file",
+      `is not valid JSON: ${(err as Error).message}`,
+    );
   }
   if (!Array.isArray(data)) return fail(`${file}:1`, "file", "must be a JSON array of objects");
   const offsets = arrayElementOffsets(text);
