@@ -21,6 +21,9 @@ export function testStore(name: string): {
     prefix,
     async cleanup() {
       await deleteAllKeys(redis, prefix);
+      // A closing BullMQ worker may still write its stalled-check marker just after: sweep once more.
+      await new Promise((r) => setTimeout(r, 200));
+      await deleteAllKeys(redis, prefix);
       await redis.quit();
     },
   };
