@@ -70,7 +70,14 @@ export async function anOutput(
   store: Store,
   dataDir: string,
   quote: Quote,
-  opts: { campaignId?: string; format?: Format; status?: OutputState; approvedAt?: string; id?: string } = {},
+  opts: {
+    campaignId?: string;
+    format?: Format;
+    status?: OutputState;
+    approvedAt?: string;
+    id?: string;
+    queuedBy?: string;
+  } = {},
 ): Promise<Output> {
   const campaignId = opts.campaignId ?? "why-they-left";
   const format = opts.format ?? "square";
@@ -105,7 +112,7 @@ export async function anOutput(
     templateVersion: "t1",
     brandVersion: "b1",
     status,
-    queuedBy: "staff1",
+    queuedBy: opts.queuedBy ?? "staff1",
     queuedAt: AT,
     updatedAt: AT,
     attempts: 1,
