@@ -10,7 +10,7 @@ import type { Report } from "./support/report.js";
 import { openWorld, PREFIX, type World } from "./support/world.js";
 
 const run = promisify(execFile);
-const CHILD = path.join(import.meta.dirname, "children", "export.ts");
+const CHILD = path.join(import.meta.dirname, "..", "test", "children", "export-child.ts");
 const SLOT_1 = new Date("2026-11-23T06:00:00Z");
 const SLOT_2 = new Date("2026-11-30T06:00:00Z");
 

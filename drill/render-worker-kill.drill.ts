@@ -10,7 +10,7 @@ import { openWorld, PREFIX } from "./support/world.js";
 
 const QUOTES = 16; // × 2 formats = 32 outputs
 const KILL_AFTER_RENDERED = 10;
-const WORKER = path.join(import.meta.dirname, "children", "render-worker.ts");
+const WORKER = path.join(import.meta.dirname, "..", "test", "children", "render-worker-child.ts");
 
 export const renderWorkerKill: Drill = {
   name: "1. render worker SIGKILLed mid-render",

@@ -1,4 +1,6 @@
-// Runs one export in its own process and SIGKILLs itself right after the named step (crash drills).
+// One export in its own process (tests and drills) that SIGKILLs itself right after the named step of exportSlot
+// ("written": zip and manifest in the hidden temp folder, not yet renamed; "renamed": in place, not yet
+// marked exported). "none" runs to the end.
 import { pino } from "pino";
 import { type ExportStep, exportSlot } from "../../src/app/export.service.js";
 import { connectRedis } from "../../src/store/redis.js";
@@ -12,8 +14,9 @@ const result = await exportSlot(
     store,
     dataDir: dataDir!,
     exportDir: exportDir!,
-    log: pino({ level: "silent" }),
+    log: pino({ level: "info" }, pino.destination(2)),
     afterStep: (step: ExportStep) => {
+      process.stderr.write(`step ${step}\n`);
       if (step === crashAt) process.kill(process.pid, "SIGKILL");
     },
   },

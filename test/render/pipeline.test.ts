@@ -188,7 +188,7 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
         dataDir,
       ],
       {
-        stdio: ["ignore", "pipe", "inherit"],
+        stdio: ["ignore", "pipe", "ignore"],
       },
     );
     // Kill it the moment an output is being rendered.
