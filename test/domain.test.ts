@@ -10,7 +10,6 @@ import {
   contentChanged,
   type Quote,
   type QuoteImport,
-  quoteDirection,
   quoteImportSchema,
 } from "../src/domain/quote.js";
 import { type SpeakerInput, speakerSchema } from "../src/domain/speaker.js";
@@ -81,7 +80,7 @@ describe("locales", () => {
     for (const ltr of ["en", "en-GB", "fr", "tr", "ru", "id", "ku", "ar-Latn", "ur-Latn"]) {
       expect(directionOf(ltr), ltr).toBe("ltr");
     }
-    expect(quoteDirection({ locale: localeSchema.parse("FA-ir") })).toBe("rtl");
+    expect(directionOf(localeSchema.parse("FA-ir"))).toBe("rtl");
   });
 });
 

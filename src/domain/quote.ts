@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AppError } from "./errors.js";
 import { idSchema } from "./ids.js";
-import { type Direction, directionOf, localeSchema } from "./locale.js";
+import { localeSchema } from "./locale.js";
 import { narrativeSchema } from "./narrative.js";
 
 export const VETTING_STATES = ["pending", "vetted", "rejected", "retired"] as const;
@@ -42,8 +42,6 @@ export const quoteSchema = quoteImportSchema.extend({
   updatedAt: z.string(),
 });
 export type Quote = z.infer<typeof quoteSchema>;
-
-export const quoteDirection = (q: Pick<Quote, "locale">): Direction => directionOf(q.locale);
 
 export type VettingAction = "vet" | "reject" | "retire";
 

@@ -8,7 +8,6 @@ export type JobMap = {
   export: { campaignId: string; slot: string; actor: string };
 };
 export type QueueName = keyof JobMap;
-export const QUEUE_NAMES: QueueName[] = ["render", "export"];
 
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   render: {

@@ -12,7 +12,6 @@ export function createKeys(prefix: string) {
     index: (kind: string, name: string) => `${tag}:idx:${kind}:${name}`,
     all: (kind: string) => `${tag}:idx:${kind}:all`,
     audit: `${tag}:audit`,
-    auditBy: (entityId: string) => `${tag}:audit:by:${entityId}`,
     pattern: `${tag}:*`,
     misc: (name: string) => `${tag}:${name}`,
   };
