@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId } from "../domain/bundle.js";
-import { AppError, notFound } from "../domain/errors.js";
+import { notFound } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { Store } from "../store/store.js";
 import { exists, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
 import { markExported } from "./export/mark-exported.js";
 import { markMissedDrops, reserve } from "./export/reserve.js";
+import { retryOnConflict } from "./retry.js";
 import { expireConsents } from "./safety.service.js";
 
 export type ExportStep = "reserved" | "written" | "renamed";
@@ -44,7 +45,9 @@ export async function exportSlot(
   await expireConsents(store, now);
   if (!record) {
     await markMissedDrops(store, campaign.id, opts.slot, now);
-    const reserved = await retryOnConflict(() => reserve(store, campaign.id, opts.slot, opts.actor, now));
+    const reserved = await retryOnConflict(() => reserve(store, campaign.id, opts.slot, opts.actor, now), {
+      tries: 10,
+    });
     if (!reserved) {
       log.info("nothing to drop");
       return { status: "empty", bundleId: id };
@@ -75,15 +78,4 @@ export async function exportSlot(
     opts.actor,
   );
   return { status: "written", bundle: complete };
-}
-
-/** Optimistic writes lose to a concurrent review, withdrawal or drop now and then: recompute and try again. */
-async function retryOnConflict<T>(step: () => Promise<T>, tries = 10): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await step();
-    } catch (err) {
-      if (!(err instanceof AppError) || err.code !== "conflict" || i >= tries) throw err;
-    }
-  }
 }

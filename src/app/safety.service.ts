@@ -5,6 +5,7 @@ import type { Speaker } from "../domain/speaker.js";
 import type { AuditEntry } from "../store/audit.store.js";
 import type { RawOp } from "../store/commit.js";
 import type { Store } from "../store/store.js";
+import { retryOnConflict } from "./retry.js";
 
 /** A global term (no speaker) or one speaker's. The audit trail names the term's id, never the term. */
 export async function addRedaction(
@@ -77,50 +78,50 @@ export async function withdrawConsent(
   reason?: string,
   now = new Date(),
 ) {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const speaker = await store.speakers.get(speakerId);
-    if (!speaker) throw notFound("speaker", speakerId);
-    const outputs = await store.outputs.getMany(await store.outputs.ids([`speaker:${speakerId}`]));
-    const at = now.toISOString();
-    const pending = outputs.filter((v) => NOT_YET_OUT.has(v.value.status));
-    const dropped = outputs.filter((v) => v.value.status === "exported");
-    const ops: RawOp[] = dropped.map((v) => ["SADD", store.takedownsKey(v.value.campaignId), v.value.id]);
-    const consent = {
-      state: "withdrawn" as const,
-      recordedBy: speaker.value.consent?.recordedBy ?? actor,
-      recordedAt: speaker.value.consent?.recordedAt ?? at,
-      scope: speaker.value.consent?.scope ?? { locales: [], channels: [] },
-      expiresAt: speaker.value.consent?.expiresAt,
-      withdrawnBy: actor,
-      withdrawnAt: at,
-    };
-    const audit: AuditEntry[] = [
-      {
-        actor,
-        action: "speaker.consent_withdrawn",
-        entity: speakerId,
-        from: speaker.value.consent?.state ?? "none",
-        to: "withdrawn",
-        at,
-        detail: reason,
-      },
-      ...pending.map((v) => ({
-        actor,
-        action: "output.withdrawn",
-        entity: v.value.id,
-        from: v.value.status,
-        to: "withdrawn",
-        at,
-      })),
-      ...dropped.map((v) => ({
-        actor,
-        action: "output.takedown_requested",
-        entity: v.value.id,
-        at,
-        detail: v.value.campaignId,
-      })),
-    ];
-    try {
+  return retryOnConflict(
+    async () => {
+      const speaker = await store.speakers.get(speakerId);
+      if (!speaker) throw notFound("speaker", speakerId);
+      const outputs = await store.outputs.getMany(await store.outputs.ids([`speaker:${speakerId}`]));
+      const at = now.toISOString();
+      const pending = outputs.filter((v) => NOT_YET_OUT.has(v.value.status));
+      const dropped = outputs.filter((v) => v.value.status === "exported");
+      const ops: RawOp[] = dropped.map((v) => ["SADD", store.takedownsKey(v.value.campaignId), v.value.id]);
+      const consent = {
+        state: "withdrawn" as const,
+        recordedBy: speaker.value.consent?.recordedBy ?? actor,
+        recordedAt: speaker.value.consent?.recordedAt ?? at,
+        scope: speaker.value.consent?.scope ?? { locales: [], channels: [] },
+        expiresAt: speaker.value.consent?.expiresAt,
+        withdrawnBy: actor,
+        withdrawnAt: at,
+      };
+      const audit: AuditEntry[] = [
+        {
+          actor,
+          action: "speaker.consent_withdrawn",
+          entity: speakerId,
+          from: speaker.value.consent?.state ?? "none",
+          to: "withdrawn",
+          at,
+          detail: reason,
+        },
+        ...pending.map((v) => ({
+          actor,
+          action: "output.withdrawn",
+          entity: v.value.id,
+          from: v.value.status,
+          to: "withdrawn",
+          at,
+        })),
+        ...dropped.map((v) => ({
+          actor,
+          action: "output.takedown_requested",
+          entity: v.value.id,
+          at,
+          detail: v.value.campaignId,
+        })),
+      ];
       await store.speakers.commit({
         writes: [
           store.speakers.write({ ...speaker.value, consent }, speaker),
@@ -130,11 +131,9 @@ export async function withdrawConsent(
         audit,
       });
       return { withdrawn: pending.length, takedowns: dropped.length };
-    } catch (err) {
-      if (!(err instanceof AppError) || err.code !== "conflict") throw err;
-    }
-  }
-  throw new AppError("conflict", `could not withdraw ${speakerId}: outputs kept changing; try again`);
+    },
+    { tries: 20, exhausted: `could not withdraw ${speakerId}: outputs kept changing; try again` },
+  );
 }
 
 /** Consent that expires acts as a withdrawal once its date passes; run before every drop. */
