@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config.js";
-import { AppError } from "../domain/errors.js";
+import { AppError, ERRORS } from "../domain/errors.js";
 import { CliContext, type Io } from "./context.js";
 import { registerDataCommands } from "./data.commands.js";
 import { registerExportCommands } from "./export.commands.js";
@@ -51,7 +51,7 @@ function reportError(err: unknown, io: Io): number {
   }
   if (err instanceof AppError) {
     io.err(`error: ${err.message}\n`);
-    return err.code === "invalid_input" || err.code === "not_found" ? EXIT.usage : EXIT.failure;
+    return ERRORS[err.code].exit;
   }
   const e = err as Error & { code?: string };
   const hint =

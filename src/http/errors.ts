@@ -1,19 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { AppError, type ErrorCode, type ErrorDetail } from "../domain/errors.js";
+import { AppError, ERRORS, type ErrorCode, type ErrorDetail } from "../domain/errors.js";
 import { issueDetails } from "./zod.js";
 
-/** The one table from error codes to HTTP statuses. */
-export const STATUS_OF: Record<ErrorCode, number> = {
-  invalid_input: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  invalid_state: 409,
-};
 
 export type ErrorBody = {
-  error: ErrorCode | "internal" | "unavailable";
+  error: ErrorCode;
   message: string;
   details: ErrorDetail[];
 };
@@ -30,7 +21,7 @@ function codeForStatus(status: number): ErrorCode {
 export function toErrorReply(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof AppError) {
     return {
-      status: STATUS_OF[err.code],
+      status: ERRORS[err.code].http,
       body: { error: err.code, message: err.message, details: err.details },
     };
   }
