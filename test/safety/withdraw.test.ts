@@ -95,12 +95,15 @@ describe("consent withdrawal", () => {
   });
 
   it("racing a drop: the output is either left out of the bundle or listed as a takedown in the next, never neither", async () => {
-    for (let round = 0; round < 8; round++) {
+    const rounds = 8;
+    expect.assertions(rounds * 4);
+    for (let round = 0; round < rounds; round++) {
       const e = await setup(`withdraw-race-${round}`);
       const target = await e.outputFor("q1", "a");
       await e.outputFor("q2", "b");
       const [first] = await Promise.all([
         e.drop(),
+        // A different head start per round moves the withdrawal across the drop's three steps.
         new Promise((r) => setTimeout(r, round * 3)).then(() => withdrawConsent(e.store, "a", "staff1")),
       ]);
       await e.outputFor("q3", "c");
@@ -110,14 +113,28 @@ describe("consent withdrawal", () => {
       const inFirst = m1?.outputs.some((x) => x.id === target.id) ?? false;
       const takenDown = m2?.takedowns.some((x) => x.outputId === target.id) ?? false;
       expect(inFirst ? takenDown : true, `round ${round}: exported without a takedown`).toBe(true);
-      // Exported only if the drop finished before the withdrawal, and then it is taken down.
+      // Which commit came first is what counts, not the clock: the audit stream orders commits (each
+      // commit appends its entries atomically). The consent's withdrawnAt is stamped when the withdrawal
+      // was asked for, before it retried past the drop's commit, so a drop may be marked exported after
+      // that instant and still have committed first.
       const after = (await e.store.outputs.get(target.id))!.value;
-      const withdrawnAt = (await e.store.speakers.get("a"))!.value.consent!.withdrawnAt!;
+      const trail = await e.store.audit.list();
+      const seqOf = (action: string, entity: string) =>
+        trail.findIndex((x) => x.action === action && x.entity === entity);
+      const exportedSeq = seqOf("output.exported", target.id);
+      const withdrawnSeq = seqOf("speaker.consent_withdrawn", "a");
       if (after.status === "exported") {
-        expect(after.exportedAt! <= withdrawnAt && inFirst && takenDown).toBe(true);
+        // Exported only if the drop committed before the withdrawal, and then it is taken down.
+        expect(
+          { before: exportedSeq >= 0 && exportedSeq < withdrawnSeq, inFirst, takenDown },
+          `round ${round}`,
+        ).toEqual({ before: true, inFirst: true, takenDown: true });
+        expect(seqOf("output.takedown_requested", target.id), `round ${round}`).toBeGreaterThan(withdrawnSeq);
       } else {
-        expect(after.status).toBe("withdrawn");
+        expect(after.status, `round ${round}`).toBe("withdrawn");
+        expect(exportedSeq, `round ${round}: never marked exported`).toBe(-1);
       }
+      expect(withdrawnSeq, `round ${round}: the withdrawal is in the audit`).toBeGreaterThanOrEqual(0);
     }
   });
 });
