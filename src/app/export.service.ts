@@ -1,11 +1,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId } from "../domain/bundle.js";
-import { notFound } from "../domain/errors.js";
+import { AppError, notFound } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
+import { createExportLeaseStore } from "../store/export-lease.store.js";
 import type { Store } from "../store/store.js";
-import { exists, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
+import { exists, type FailedAtExport, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
+import { holdLease, newOwner, takeLease } from "./export/lease.js";
 import { markExported } from "./export/mark-exported.js";
+import { type Recovered, recoverUnfinished, releaseBundle } from "./export/recover.js";
 import { markMissedDrops, reserve } from "./export/reserve.js";
 import { retryOnConflict } from "./retry.js";
 import { expireConsents } from "./safety.service.js";
@@ -18,16 +21,32 @@ export type ExportDeps = {
   log: Logger;
   /** Called after each crash-safe step; the crash drills kill the process here. */
   afterStep?: (step: ExportStep) => Promise<void> | void;
+  /** How long a reservation outlives its exporter without renewal (default 30 s; renewed every third). */
+  leaseMs?: number;
+};
+
+/** What a drop reports besides its bundle: what it recovered, what the cap held back, what failed at export. */
+export type ExportReport = {
+  recovered: Recovered[];
+  /** Approved outputs the exposure cap keeps for a later drop, per speaker. */
+  heldBack: { speakerId: string; count: number }[];
+  /** Approved outputs that failed the redaction check at export (now `failed`), and why. */
+  failedAtExport: FailedAtExport[];
 };
 export type ExportResult =
-  | { status: "empty"; bundleId: string }
-  | { status: "written" | "already-complete"; bundle: Bundle };
+  | ({ status: "empty"; bundleId: string } & ExportReport)
+  | ({ status: "written" | "already-complete"; bundle: Bundle } & ExportReport);
+
+const DEFAULT_LEASE_MS = 30_000;
 
 /**
- * One drop of one campaign for one slot. Crash-safe in three steps: (1) reserve the chosen outputs in a
- * `writing` bundle record, (2) write zip + manifest into a temporary folder and rename it into place,
- * (3) mark the outputs exported and the bundle complete in one atomic commit. A rerun of the same slot
- * resumes from whichever step it finds done; an output is never in two bundles.
+ * One drop of one campaign for one slot. First, every unfinished bundle of the campaign is completed
+ * (its folder is in place) or released (its outputs become eligible again), unless a live exporter holds
+ * it. Then, crash-safe in three steps: (1) reserve the chosen outputs in a `writing` bundle record that
+ * names its owner, with a lease the owner renews while writing, (2) write zip + manifest into a temporary
+ * folder and rename it into place, (3) mark the outputs exported and the bundle complete in one atomic
+ * commit. A rerun of the same slot resumes from whichever step it finds done; an output is never in two
+ * bundles. A drop whose every output fails the check at export, with no takedown, writes nothing.
  */
 export async function exportSlot(
   deps: ExportDeps,
@@ -39,43 +58,103 @@ export async function exportSlot(
   const id = bundleId(campaign.id, opts.slot);
   const log = deps.log.child({ campaignId: campaign.id, bundleId: id, slot: opts.slot.toISOString() });
   const now = opts.now ?? new Date();
+  const owner = newOwner();
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const leases = createExportLeaseStore(store.redis, store.keys);
+  const report: ExportReport = { recovered: [], heldBack: [], failedAtExport: [] };
+
+  const { recovered } = await recoverUnfinished({ ...deps, log }, campaign.id, opts.slot, {
+    owner,
+    leaseMs,
+    actor: opts.actor,
+    leases,
+  });
+  report.recovered = recovered;
 
   let record = await store.bundles.get(id);
-  if (record?.value.status === "complete") return { status: "already-complete", bundle: record.value };
+  if (record?.value.status === "complete")
+    return { status: "already-complete", bundle: record.value, ...report };
   await expireConsents(store, now);
-  if (!record) {
+  if (!record || record.value.status === "released") {
     await markMissedDrops(store, campaign.id, opts.slot, now);
-    const reserved = await retryOnConflict(() => reserve(store, campaign.id, opts.slot, opts.actor, now), {
-      tries: 10,
-    });
-    if (!reserved) {
+    const reserved = await retryOnConflict(
+      () =>
+        reserve(store, campaign.id, opts.slot, opts.actor, now, {
+          id: owner,
+          lease: leases.setOp(id, owner, leaseMs),
+        }),
+      { tries: 10 },
+    );
+    report.heldBack = reserved.heldBack;
+    if (!reserved.record) {
       log.info("nothing to drop");
-      return { status: "empty", bundleId: id };
+      return { status: "empty", bundleId: id, ...report };
     }
-    record = reserved;
-    await deps.afterStep?.("reserved");
+    record = reserved.record;
+    if (record.value.owner !== owner) {
+      // Another drop of this slot reserved it a moment before us: resume it only if that drop is dead.
+      const taken = await takeLease(leases, id, owner, leaseMs);
+      if (taken !== "ok") {
+        throw new AppError(
+          "conflict",
+          `bundle ${id} is being written by ${taken} right now; try again when it is done`,
+        );
+      }
+    } else {
+      await deps.afterStep?.("reserved");
+    }
   }
   const bundle = record.value;
-
-  const dirAbs = path.join(deps.exportDir, bundle.dir);
-  if (!(await exists(path.join(dirAbs, "manifest.json")))) {
-    // Withdrawn since reservation: never written. A redaction term added since approval: failed, not written.
-    const included = await passRedactionGate(store, bundle.outputIds, opts.actor);
-    await writeBundleFolder(deps, bundle, campaign, included);
-    log.info({ outputs: included.length, takedowns: bundle.takedowns.length }, "bundle written");
-  } else {
-    log.info("bundle folder found from an earlier run: reusing it");
+  const held = holdLease(leases, id, owner, leaseMs, log);
+  try {
+    const dirAbs = path.join(deps.exportDir, bundle.dir);
+    if (!(await exists(path.join(dirAbs, "manifest.json")))) {
+      // Withdrawn since reservation: never written. A redaction term added since approval: failed, not written.
+      const gate = await passRedactionGate(store, bundle.outputIds, opts.actor);
+      report.failedAtExport = gate.failed;
+      if (gate.passed.length === 0 && bundle.takedowns.length === 0) {
+        await releaseBundle(
+          store,
+          id,
+          opts.actor,
+          "nothing to drop: every output failed the check at export",
+        );
+        await store.audit.append({
+          actor: opts.actor,
+          action: "bundle.nothing_to_drop",
+          entity: campaign.id,
+          at: new Date().toISOString(),
+          detail: `${opts.slot.toISOString()}: ${gate.failed.length} failed at export`,
+        });
+        log.warn({ failed: gate.failed.length }, "nothing to drop: every output failed the check at export");
+        return { status: "empty", bundleId: id, ...report };
+      }
+      await writeBundleFolder(deps, bundle, campaign, gate.passed, () => {
+        if (held.lost()) {
+          throw new AppError(
+            "conflict",
+            `bundle ${id}: another drop took it over while this one wrote; not renamed`,
+          );
+        }
+      });
+      log.info({ outputs: gate.passed.length, takedowns: bundle.takedowns.length }, "bundle written");
+    } else {
+      log.info("bundle folder found from an earlier run: reusing it");
+    }
+    const written = JSON.parse(await readFile(path.join(dirAbs, "manifest.json"), "utf8")) as {
+      outputs: { id: string }[];
+      zip: { sha256: string; bytes: number };
+    };
+    const complete = await markExported(
+      store,
+      bundle,
+      new Set(written.outputs.map((o) => o.id)),
+      written.zip,
+      opts.actor,
+    );
+    return { status: "written", bundle: complete, ...report };
+  } finally {
+    // A failed write frees the lease at once, so the next drop (any slot) can release the bundle.
+    await held.stop();
   }
-  const written = JSON.parse(await readFile(path.join(dirAbs, "manifest.json"), "utf8")) as {
-    outputs: { id: string }[];
-    zip: { sha256: string; bytes: number };
-  };
-  const complete = await markExported(
-    store,
-    bundle,
-    new Set(written.outputs.map((o) => o.id)),
-    written.zip,
-    opts.actor,
-  );
-  return { status: "written", bundle: complete };
 }

@@ -4,6 +4,7 @@ import { exportSlot } from "../app/export.service.js";
 import { AppError } from "../domain/errors.js";
 import { verifyBundle } from "../export/verify.js";
 import type { CliContext } from "./context.js";
+import { exportReportLines } from "./export-report.js";
 import { table } from "./table.js";
 
 export function registerExportCommands(program: Command, ctx: CliContext) {
@@ -19,8 +20,9 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
         { store, dataDir: ctx.config.dataDir, exportDir: ctx.config.exportDir, log: ctx.log },
         { campaignId: campaign, slot, actor: o.as },
       );
+      for (const line of exportReportLines(r)) ctx.print(line);
       if (r.status === "empty") {
-        ctx.print(`${campaign}: nothing approved to drop for ${slot.toISOString()}; no bundle written`);
+        ctx.print(`${campaign}: nothing to drop for ${slot.toISOString()}; no bundle written`);
         return;
       }
       const b = r.bundle;

@@ -12,7 +12,13 @@ import type { ExportDeps } from "../export.service.js";
 import { publishedTexts, termsFor } from "../safety.service.js";
 
 /** Step 2 of a drop: the redaction gate, then zip and manifests in a hidden folder renamed into place. */
-export async function passRedactionGate(store: Store, ids: string[], actor: string): Promise<Output[]> {
+export type FailedAtExport = { outputId: string; reason: "redaction"; message: string; term?: string };
+
+export async function passRedactionGate(
+  store: Store,
+  ids: string[],
+  actor: string,
+): Promise<{ passed: Output[]; failed: FailedAtExport[] }> {
   const outputs = await store.outputs.getMany(ids);
   // One read of the speakers and of the term list per drop, not per output.
   const speakerIds = [...new Set(outputs.map((v) => v.value.speakerId))];
@@ -21,6 +27,7 @@ export async function passRedactionGate(store: Store, ids: string[], actor: stri
   const termsBySpeaker = new Map<string, Awaited<ReturnType<typeof termsFor>>>();
   for (const s of speakers.values()) termsBySpeaker.set(s.id, await termsFor(store, s, stored));
   const passed: Output[] = [];
+  const failed: FailedAtExport[] = [];
   for (const v of outputs) {
     if (v.value.status !== "approved") continue;
     const terms = termsBySpeaker.get(v.value.speakerId);
@@ -37,8 +44,10 @@ export async function passRedactionGate(store: Store, ids: string[], actor: stri
       attempts: v.value.attempts,
       term: hit.termId,
     };
+    failed.push({ outputId: v.value.id, reason: "redaction", message: failure.message, term: hit.termId });
+    // Out of the reservation too: a failed output is in no bundle, and a retry starts it afresh.
     await store.outputs.commit({
-      writes: [store.outputs.write(move(v.value, "failed", at, { failure }), v)],
+      writes: [store.outputs.write(move(v.value, "failed", at, { failure, bundleId: undefined }), v)],
       audit: [
         {
           actor,
@@ -52,7 +61,7 @@ export async function passRedactionGate(store: Store, ids: string[], actor: stri
       ],
     });
   }
-  return passed;
+  return { passed, failed };
 }
 
 export async function writeBundleFolder(
@@ -60,6 +69,8 @@ export async function writeBundleFolder(
   bundle: Bundle,
   campaign: Campaign,
   included: Output[],
+  /** Checked just before the rename: throws when this drop no longer owns the bundle. */
+  stillOwned: () => void = () => undefined,
 ) {
   const quotes = new Map(
     (await deps.store.quotes.getMany([...new Set(included.map((o) => o.quoteId))])).map((q) => [
@@ -107,6 +118,7 @@ export async function writeBundleFolder(
     };
     await writeFile(path.join(tmpDir, "manifest.json"), `${JSON.stringify(sidecar, null, 2)}\n`);
     await deps.afterStep?.("written");
+    stillOwned();
     await rename(tmpDir, finalDir);
     await deps.afterStep?.("renamed");
   } catch (err) {

@@ -3,6 +3,7 @@ import { type Bundle, bundleId, slotFolder } from "../../domain/bundle.js";
 import { AppError } from "../../domain/errors.js";
 import { selectForDrop } from "../../domain/exposure.js";
 import { lastApproval } from "../../export/manifest.js";
+import type { RawOp } from "../../store/commit.js";
 import type { Store } from "../../store/store.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -10,11 +11,21 @@ const WEEK_MS = 7 * 24 * 3600 * 1000;
 /**
  * Step 1 of a drop: choose the approved outputs (oldest approval first, round-robin across speakers up
  * to the exposure cap) and reserve them in a `writing` bundle record, by revision, in one commit.
- * Undefined when there is nothing to drop and no takedown to carry.
+ * The reservation carries its owner, and `lease` (the owner's lease key) is set in the same commit.
+ * `record` is undefined when there is nothing to drop and no takedown to carry; `heldBack` counts,
+ * per speaker, the approved outputs the exposure cap keeps for a later drop.
  */
-export async function reserve(store: Store, campaignId: string, slot: Date, actor: string, now: Date) {
+export async function reserve(
+  store: Store,
+  campaignId: string,
+  slot: Date,
+  actor: string,
+  now: Date,
+  owner: { id: string; lease: RawOp },
+): Promise<{ record?: { value: Bundle; rev: number }; heldBack: { speakerId: string; count: number }[] }> {
   const already = await store.bundles.get(bundleId(campaignId, slot));
-  if (already) return already; // another process reserved this slot first
+  // Another process reserved this slot first; a released one is reserved afresh.
+  if (already && already.value.status !== "released") return { record: already, heldBack: [] };
   const campaign = (await store.campaigns.get(campaignId))!.value;
   const approved = (
     await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:approved`]))
@@ -26,7 +37,7 @@ export async function reserve(store: Store, campaignId: string, slot: Date, acto
         a.value.id.localeCompare(b.value.id),
     );
   const recent = await exportedSince(store, campaignId, new Date(now.getTime() - WEEK_MS));
-  const { selected } = selectForDrop(
+  const { selected, deferred } = selectForDrop(
     approved.map((v) => ({ ...v, speakerId: v.value.speakerId })),
     {
       perDrop: campaign.exposure.maxPerSpeakerPerDrop,
@@ -34,6 +45,9 @@ export async function reserve(store: Store, campaignId: string, slot: Date, acto
       exportedLast7Days: (s) => recent.get(s) ?? 0,
     },
   );
+  const held = new Map<string, number>();
+  for (const d of deferred) held.set(d.speakerId, (held.get(d.speakerId) ?? 0) + 1);
+  const heldBack = [...held].map(([speakerId, count]) => ({ speakerId, count }));
   const takedowns = (await store.redis.smembers(store.takedownsKey(campaignId))).sort();
   const at = now.toISOString();
   if (selected.length === 0 && takedowns.length === 0) {
@@ -44,7 +58,7 @@ export async function reserve(store: Store, campaignId: string, slot: Date, acto
       at,
       detail: slot.toISOString(),
     });
-    return undefined;
+    return { heldBack };
   }
   const id = bundleId(campaignId, slot);
   const bundle: Bundle = {
@@ -57,10 +71,11 @@ export async function reserve(store: Store, campaignId: string, slot: Date, acto
     dir: path.join(campaignId, slotFolder(slot)),
     createdAt: at,
     createdBy: actor,
+    owner: owner.id,
   };
   await store.bundles.commit({
     writes: [
-      store.bundles.write(bundle),
+      store.bundles.write(bundle, already),
       // Reserving by revision: an output another drop (or a withdrawal) touched meanwhile makes this fail and retry.
       ...selected.map((v) => store.outputs.write({ ...v.value, bundleId: id }, v)),
     ],
@@ -74,8 +89,9 @@ export async function reserve(store: Store, campaignId: string, slot: Date, acto
         detail: `${selected.length} outputs`,
       },
     ],
+    ops: [owner.lease],
   });
-  return { value: bundle, rev: 1 };
+  return { record: { value: bundle, rev: (already?.rev ?? 0) + 1 }, heldBack };
 }
 
 export /** Outputs still in review when their campaign's drop fires are marked so reviewers see what they missed. */

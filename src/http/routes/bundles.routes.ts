@@ -13,7 +13,7 @@ const bundleSchema = z.object({
   id: z.string(),
   campaignId: z.string(),
   slot: z.string(),
-  status: z.enum(["writing", "complete"]),
+  status: z.enum(["writing", "complete", "released"]),
   outputIds: z.array(z.string()),
   takedowns: z.array(z.string()),
   zipSha256: z.string().optional(),
@@ -21,6 +21,8 @@ const bundleSchema = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
   completedAt: z.string().optional(),
+  releasedAt: z.string().optional(),
+  releasedReason: z.string().optional(),
 });
 const exportResult = z.object({
   status: z.enum(["empty", "written", "already-complete"]),
