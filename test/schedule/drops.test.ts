@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { until } from "../support/poll.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
 
 const t = testStore("drops");
 const children: ChildProcess[] = [];
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL");
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   await t.cleanup();
 });
 
@@ -24,7 +25,12 @@ function scheduler(env: Record<string, string>) {
     },
   );
   children.push(child);
-  return child;
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
 }
 
 describe("two scheduler processes with export workers on one Redis", () => {
@@ -56,15 +62,27 @@ describe("two scheduler processes with export workers on one Redis", () => {
       LOG_LEVEL: "warn",
     };
     const procs = [scheduler(env), scheduler(env)];
-    await new Promise((r) => setTimeout(r, 9000));
+    let stopped = false;
+    const died = Promise.race(procs.map((p) => p.exited.then((code) => ({ p, code })))).then(
+      ({ p, code }) => {
+        if (!stopped) throw new Error(`a scheduler exited early (code ${code}):\n${p.stderr()}`);
+      },
+    );
+    // Three complete drops (slots 2 s apart; both processes start in a few seconds), then stop both.
+    const threeDrops = until(
+      "three complete bundles",
+      async () => (await t.store.bundles.list()).filter((b) => b.status === "complete").length >= 3,
+      30_000,
+      100,
+    );
+    threeDrops.catch(() => undefined); // when a child died first, its error is the one to report
+    await Promise.race([threeDrops, died]);
+    stopped = true;
     await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise((resolve) => {
-            p.once("exit", resolve);
-            p.kill("SIGTERM");
-          }),
-      ),
+      procs.map((p) => {
+        p.child.kill("SIGTERM");
+        return p.exited;
+      }),
     );
 
     const bundles = (await t.store.bundles.list()).sort((a, b) => a.slot.localeCompare(b.slot));
