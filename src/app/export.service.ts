@@ -158,3 +158,23 @@ export async function exportSlot(
     await held.stop();
   }
 }
+
+/**
+ * At start-up (export worker or scheduler): every campaign's unfinished bundles are completed or
+ * released, as the next drop would, and stale hidden temp folders are removed.
+ */
+export async function recoverDrops(deps: ExportDeps, actor = "startup"): Promise<Recovered[]> {
+  const leases = createExportLeaseStore(deps.store.redis, deps.store.keys);
+  const owner = newOwner();
+  const all: Recovered[] = [];
+  for (const campaignId of await deps.store.campaigns.ids()) {
+    const { recovered } = await recoverUnfinished(deps, campaignId, new Date(0), {
+      owner,
+      leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+      actor,
+      leases,
+    });
+    all.push(...recovered);
+  }
+  return all;
+}

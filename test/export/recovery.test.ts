@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { exportSlot } from "../../src/app/export.service.js";
+import { exportSlot, recoverDrops } from "../../src/app/export.service.js";
 import { addRedaction } from "../../src/app/safety.service.js";
 import { exportReportLines } from "../../src/cli/export-report.js";
 import { bundleId } from "../../src/domain/bundle.js";
@@ -191,6 +191,22 @@ describe("a failed or killed drop never strands its outputs", () => {
     expect(statuses).toEqual([
       ["failed", undefined],
       ["failed", undefined],
+    ]);
+  });
+});
+
+describe("recovery at start-up", () => {
+  it("releases what a killed drop left and removes its hidden temp folder, before any drop runs", async () => {
+    const env = await setup("recover-start");
+    expect(await exportChild(env, S1, "written")).toBe("SIGKILL");
+    const recovered = await recoverDrops(env.deps);
+    expect(recovered.map((r) => [r.bundleId, r.action, r.outputs])).toEqual([
+      [bundleId(CAMPAIGN, S1), "released", 2],
+    ]);
+    expect(await readdir(env.campaignDir)).toEqual([]);
+    expect((await env.store.outputs.list()).map((o) => [o.status, o.bundleId])).toEqual([
+      ["approved", undefined],
+      ["approved", undefined],
     ]);
   });
 });
