@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { serveRuntime } from "../../src/http/server.js";
 import type { Runtime } from "../../src/runtime.js";
@@ -8,13 +8,15 @@ import { connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
 import { buildApp, type Harness, harness, makeOutput, makeUser, signIn } from "./fixtures.js";
 
+// Fresh fixtures per test (a key prefix, queues, data dir, app and users of its own), so each test
+// runs alone and in any order; what a test needs from the workflow it builds with the steps below.
 let h: Harness;
 let app: FastifyInstance;
 let staff: Awaited<ReturnType<typeof makeUser>>;
 let admin: Awaited<ReturnType<typeof makeUser>>;
 let reviewer: Awaited<ReturnType<typeof makeUser>>;
 
-beforeAll(async () => {
+beforeEach(async () => {
   h = await harness("http-flow");
   app = buildApp(h.deps);
   await app.ready();
@@ -22,7 +24,7 @@ beforeAll(async () => {
   admin = await makeUser(h, "admin1", ["admin"]);
   reviewer = await makeUser(h, "rev1", ["reviewer"]);
 });
-afterAll(() => h.close(app));
+afterEach(() => h.close(app));
 
 const SECRET_SPEAKER = JSON.stringify([
   {
@@ -39,6 +41,30 @@ const SECRET_SPEAKER = JSON.stringify([
     redactionTerms: ["Raqqa unit 9"],
   },
 ]);
+
+/** Workflow steps through the API, as staff; a step that does not succeed stops the test. */
+async function call(method: "GET" | "POST" | "PUT", url: string, payload?: object, expected = 200) {
+  const res = await app.inject({ method, url, headers: staff.auth, payload });
+  if (res.statusCode !== expected)
+    throw new Error(`${method} ${url}: ${res.statusCode} (expected ${expected}) ${res.body}`);
+  return res;
+}
+const importFile = (file: string, content: string, kind?: "speakers") =>
+  call("POST", "/api/quotes/import", { file, content, ...(kind ? { kind } : {}) });
+async function importSamples() {
+  await importFile("speakers.csv", await readFile("assets/sample/speakers.csv", "utf8"), "speakers");
+  await importFile("quotes.csv", await readFile("assets/sample/quotes.csv", "utf8"));
+}
+/** The sample campaign with its logo uploaded (a data URI), one quote vetted and queued: 4 render jobs. */
+async function queuedSampleCampaign() {
+  await importSamples();
+  await call("POST", "/api/quotes/not-protecting-en/vet");
+  const campaign = JSON.parse(await readFile("assets/sample/campaign.json", "utf8"));
+  const svg = await readFile("assets/sample/logo.svg");
+  campaign.brand.logo = `data:image/svg+xml;base64,${svg.toString("base64")}`;
+  await call("POST", "/api/campaigns", campaign, 201);
+  await call("POST", "/api/campaigns/why-they-left/queue", undefined, 202);
+}
 
 describe("staff workflow: import, vet, campaign, queue", () => {
   it("imports speakers and quotes, with FILE:LINE details when a file is wrong", async () => {
@@ -72,6 +98,7 @@ describe("staff workflow: import, vet, campaign, queue", () => {
   });
 
   it("vets quotes; refuses a rejection without a note; lists by state", async () => {
+    await importSamples();
     const vet = (id: string, action: string, payload?: object) =>
       app.inject({ method: "POST", url: `/api/quotes/${id}/${action}`, headers: staff.auth, payload });
     expect((await vet("not-protecting-en", "vet")).json().vetting).toMatchObject({
@@ -85,6 +112,8 @@ describe("staff workflow: import, vet, campaign, queue", () => {
   });
 
   it("creates a campaign with an uploaded logo, refuses a server path, and queues as the caller", async () => {
+    await importSamples();
+    await call("POST", "/api/quotes/not-protecting-en/vet");
     const campaign = JSON.parse(await readFile("assets/sample/campaign.json", "utf8"));
     const pathLogo = await app.inject({
       method: "POST",
@@ -137,6 +166,7 @@ describe("staff workflow: import, vet, campaign, queue", () => {
 
 describe("private speaker fields", () => {
   it("never leave through the read routes; the admin route has them and leaves an audit entry", async () => {
+    await importFile("secret.json", SECRET_SPEAKER, "speakers");
     const list = await app.inject({ url: "/api/speakers", headers: staff.auth });
     expect(list.body).not.toContain("Real Name Never Shown");
     expect(list.body).not.toContain("form-4711");
@@ -198,6 +228,7 @@ describe("operations", () => {
   });
 
   it("/health pings Redis and /metrics counts queues and outputs", async () => {
+    await queuedSampleCampaign();
     const health = await app.inject({ url: "/health" });
     expect(health.statusCode).toBe(200);
     expect(health.json()).toMatchObject({ status: "ok" });
