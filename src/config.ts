@@ -22,6 +22,14 @@ const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   PUBLIC_URL: z.string().url().optional(),
+  METRICS_TOKEN: z
+    .string()
+    .refine((v) => /^[\x21-\x7e]{24,200}$/.test(v), "must be 24 to 200 printable ASCII characters, no spaces")
+    .optional(),
+  TESTIMONY_TOKEN: z
+    .string()
+    .refine((v) => /^tm_[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{32}$/.test(v.trim()), "must be an API token (tm_…)")
+    .optional(),
   CATCH_UP_HOURS: z.coerce
     .number()
     .min(0)
@@ -39,6 +47,10 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   publicUrl: string;
   catchUpHours: number;
+  /** Bearer token /metrics asks for; unset, /metrics answers loopback clients only. */
+  metricsToken?: string;
+  /** The CLI's identity: the API token of the account a command acts as. */
+  token?: string;
 };
 
 export class ConfigError extends Error {}
@@ -64,5 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.LOG_LEVEL,
     publicUrl: c.PUBLIC_URL ?? `http://${c.HOST}:${c.PORT}`,
     catchUpHours: c.CATCH_UP_HOURS,
+    metricsToken: c.METRICS_TOKEN,
+    token: c.TESTIMONY_TOKEN?.trim(),
   };
 }

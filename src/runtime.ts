@@ -1,99 +1,147 @@
 import type { Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import { closeRedis, type Owner } from "./lifecycle/owner.js";
 import type { Logger } from "./logger.js";
 import { closeQueues, createQueues, type Queues } from "./queues/queues.js";
 import { loadTextTemplates, type TextTemplates } from "./render/text/text.render.js";
-import { connectRedis, warnUnlessNoEviction } from "./store/redis.js";
+import {
+  type BlockingRedis,
+  type CommandRedis,
+  connectRedis,
+  printableRedisUrl,
+  REDIS_DEADLINE_MS,
+  reachRedis,
+  warnUnlessNoEviction,
+} from "./store/redis.js";
 import { createStore, type Store } from "./store/store.js";
 import { createExportWorker } from "./workers/export.worker.js";
 import { createRenderWorker } from "./workers/render.worker.js";
 
-/** The long-running roles' shared parts: one command connection, queues, templates; workers on their own. */
+/** The roles' shared parts: one command connection, queues, templates; each worker on a connection of its own. */
 export type Runtime = {
   config: Config;
   log: Logger;
-  redis: Redis;
+  redis: CommandRedis;
   store: Store;
   queues: Queues;
   templates: TextTemplates;
-  workers: Worker[];
+  /** A new blocking connection (BullMQ consumers, QueueEvents), closed by the runtime's owner. */
+  blockingConnection(purpose: string): BlockingRedis;
   startRenderWorker(concurrency: number): Worker;
   startExportWorker(): Worker;
-  close(deadlineMs?: number): Promise<void>;
 };
 
-export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
-  const redis = connectRedis(config.redisUrl, "command");
-  redis.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-  await redis.ping();
-  await warnUnlessNoEviction(redis, log);
+/**
+ * Opens the runtime's parts and registers each with `owner`, which closes them last-in-first-out.
+ * Nothing here waits for Redis: one-shot commands call `reachRedis` (fail within the deadline); the
+ * long-running roles call `waitForRedis` (retry until it answers, logging one line per attempt).
+ */
+export function openRuntime(
+  config: Config,
+  log: Logger,
+  owner: Owner,
+  opts: { reconnect: boolean; redis?: CommandRedis },
+): Runtime {
+  const redis =
+    opts.redis ??
+    owner.own(
+      "redis (commands)",
+      connectRedis(config.redisUrl, "command", { reconnect: opts.reconnect }),
+      closeRedis,
+    );
+  // Errors surface through the failing call (CLI) or /health and the retry log (roles); never unhandled.
+  redis.on("error", () => {});
   const store = createStore(redis, config.keyPrefix);
-  const queues = createQueues(redis, store.keys);
+  const queues = owner.own("queues", createQueues(redis, store.keys), closeQueues);
+  for (const q of Object.values(queues)) q.on("error", () => {});
   const templates = loadTextTemplates();
-  const workers: Worker[] = [];
-  const workerConnections: Redis[] = [];
 
-  const workerConnection = () => {
-    const conn = connectRedis(config.redisUrl, "worker");
-    conn.on("error", (err) => log.warn({ err: err.message }, "worker redis connection error"));
-    workerConnections.push(conn);
+  const blockingConnection = (purpose: string): BlockingRedis => {
+    const conn = owner.own(`redis (${purpose})`, connectRedis(config.redisUrl, "worker"), closeRedis);
+    conn.on("error", () => {}); // BullMQ reports its own connection errors on the worker
     return conn;
   };
+  /** Workers finish the job in hand up to a deadline; an unfinished job comes back as stalled. */
+  const ownWorker = (name: string, w: Worker) =>
+    owner.own(name, w, async (worker) => {
+      const drained = await Promise.race([
+        worker.close().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref()),
+      ]);
+      if (!drained) {
+        log.warn(
+          { worker: name },
+          "worker did not finish in time; its job will be picked up again as stalled",
+        );
+        await worker.close(true);
+      }
+    });
 
-  const runtime: Runtime = {
+  return {
     config,
     log,
     redis,
     store,
     queues,
     templates,
-    workers,
+    blockingConnection,
     startRenderWorker(concurrency) {
-      const conn = workerConnection();
+      const conn = blockingConnection("render worker");
       // The worker's own store shares its resilient connection, so a Redis restart is ridden out.
       const workerStore = createStore(conn, config.keyPrefix);
-      const w = createRenderWorker(
-        { store: workerStore, dataDir: config.dataDir, templates, log },
-        conn,
-        store.keys,
-        // Renders take tens of milliseconds: a 10 s lock (renewed every 5 s while a render runs) brings
-        // back a job whose worker died, or whose completion a Redis restart swallowed, within ~15 s.
-        { concurrency, lockDuration: 10_000, stalledInterval: 5_000 },
+      return ownWorker(
+        "render worker",
+        createRenderWorker(
+          { store: workerStore, dataDir: config.dataDir, templates, log },
+          conn,
+          store.keys,
+          // Renders take tens of milliseconds: a 10 s lock (renewed every 5 s while a render runs) brings
+          // back a job whose worker died, or whose completion a Redis restart swallowed, within ~15 s.
+          { concurrency, lockDuration: 10_000, stalledInterval: 5_000 },
+        ),
       );
-      workers.push(w);
-      return w;
     },
     startExportWorker() {
-      const conn = workerConnection();
+      const conn = blockingConnection("export worker");
       const deps = {
         store: createStore(conn, config.keyPrefix),
         dataDir: config.dataDir,
         exportDir: config.exportDir,
         log,
       };
-      const w = createExportWorker(deps, conn, store.keys);
-      workers.push(w);
-      return w;
-    },
-    /** Workers finish their jobs in flight (up to the deadline), then everything closes. */
-    async close(deadlineMs = 20_000) {
-      const closing = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([
-        closing.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), deadlineMs).unref()),
-      ]);
-      if (timedOut) {
-        log.warn(
-          { deadlineMs },
-          "workers did not finish in time; their jobs will be picked up again as stalled",
-        );
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
-      await closeQueues(queues);
-      for (const c of workerConnections) await c.quit().catch(() => c.disconnect());
-      await redis.quit().catch(() => redis.disconnect());
+      return ownWorker("export worker", createExportWorker(deps, conn, store.keys));
     },
   };
-  return runtime;
+}
+
+/**
+ * For the long-running roles: waits until Redis answers, logging one line per attempt with the reason
+ * and the next delay (1 s doubling to 30 s), so a supervisor's log shows why nothing happens yet.
+ * Resolves false when `signal` aborts first (shutdown while waiting).
+ */
+export async function waitForRedis(rt: Runtime, signal: AbortSignal): Promise<boolean> {
+  const url = printableRedisUrl(rt.config.redisUrl);
+  for (let attempt = 1, delay = 1000; !signal.aborted; attempt++, delay = Math.min(delay * 2, 30_000)) {
+    try {
+      await reachRedis(rt.redis, rt.config.redisUrl, REDIS_DEADLINE_MS);
+      if (attempt > 1) rt.log.info({ redis: url, attempts: attempt }, "Redis answers: starting");
+      await warnUnlessNoEviction(rt.redis, rt.log);
+      return true;
+    } catch (err) {
+      rt.log.warn(
+        { redis: url, attempt, retryInMs: delay },
+        `${(err as Error).message.split(". Start")[0]}; retrying in ${delay / 1000} s`,
+      );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        }
+        signal.addEventListener("abort", done);
+      });
+    }
+  }
+  return false;
 }

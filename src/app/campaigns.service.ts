@@ -59,17 +59,52 @@ export async function updateCampaign(
   // Only now: a refused update must not leave its logo behind in the store.
   const input = await withStoredLogo(store, parsed, where);
   const at = now.toISOString();
+  // A file that does not mention `paused` keeps the campaign's state: an edit never resumes drops by accident.
+  const statesPaused = typeof raw === "object" && raw !== null && "paused" in raw;
   const campaign: Campaign = {
     ...input,
+    paused: statesPaused ? input.paused : prev.value.paused,
     createdAt: prev.value.createdAt,
     createdBy: prev.value.createdBy,
     updatedAt: at,
   };
+  const changed = changedFields(prev.value, campaign);
+  if (changed.length === 0) return prev.value;
+  const pauseChange =
+    campaign.paused === prev.value.paused
+      ? []
+      : [
+          {
+            actor,
+            action: campaign.paused ? "campaign.paused" : "campaign.resumed",
+            entity: campaign.id,
+            at,
+          },
+        ];
   await store.campaigns.commit({
     writes: [store.campaigns.write(campaign, prev)],
-    audit: [{ actor, action: "campaign.updated", entity: campaign.id, at }],
+    audit: [
+      {
+        actor,
+        action: "campaign.updated",
+        entity: campaign.id,
+        at,
+        detail: `changed: ${changed.join(", ")}`,
+      },
+      ...pauseChange,
+    ],
   });
   return campaign;
+}
+
+/** Top-level settings that differ, for the audit trail ("changed: schedule, hashtags"). */
+function changedFields(before: Campaign, after: Campaign): string[] {
+  const ignore = new Set(["createdAt", "createdBy", "updatedAt"]);
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys]
+    .filter((k) => !ignore.has(k))
+    .filter((k) => JSON.stringify(before[k as keyof Campaign]) !== JSON.stringify(after[k as keyof Campaign]))
+    .sort();
 }
 
 export async function setPaused(store: Store, id: string, paused: boolean, actor: string, now = new Date()) {

@@ -13,6 +13,8 @@ export type QueueResult = {
   created: number;
   existing: number;
   jobsAdded: number;
+  /** Quotes left out, and why (a speaker who withdrew consent gets no new outputs). */
+  skipped: { quoteId: string; reason: string }[];
 };
 
 /** A brand change must give new outputs: its version is its content. */
@@ -57,7 +59,22 @@ export async function queueCampaign(
       );
     }
   }
-  const quotes = matchingQuotes(campaign, vetted, opts.quoteIds);
+  const matching = matchingQuotes(campaign, vetted, opts.quoteIds);
+  const speakers = new Map(
+    (await store.speakers.getMany([...new Set(matching.map((q) => q.speakerId))])).map((s) => [
+      s.value.id,
+      s.value,
+    ]),
+  );
+  const skipped: QueueResult["skipped"] = [];
+  const quotes = matching.filter((q) => {
+    const speaker = speakers.get(q.speakerId);
+    if (!speaker) skipped.push({ quoteId: q.id, reason: `speaker ${q.speakerId} does not exist` });
+    else if (speaker.consent?.state === "withdrawn")
+      skipped.push({ quoteId: q.id, reason: `speaker ${q.speakerId} withdrew consent` });
+    else return true;
+    return false;
+  });
   const at = (opts.now ?? new Date()).toISOString();
   const bVersion = brandVersion(campaign);
 
@@ -115,5 +132,6 @@ export async function queueCampaign(
     created: fresh.length,
     existing: planned.length - fresh.length,
     jobsAdded: before.filter((j) => !j).length,
+    skipped,
   };
 }

@@ -1,7 +1,10 @@
 import path from "node:path";
-import type { TextVariant } from "../domain/campaign.js";
+import type { Campaign, Format, TextVariant } from "../domain/campaign.js";
+import { directionOf } from "../domain/locale.js";
 import { type FailureReason, move, type Output } from "../domain/output.js";
 import { AttributionRefused, publicationView } from "../domain/publication.js";
+import type { Quote } from "../domain/quote.js";
+import type { Speaker } from "../domain/speaker.js";
 import type { Logger } from "../logger.js";
 import { CardError, renderCard } from "../render/card/card.render.js";
 import { sha256, writeFileAtomic } from "../render/files.js";
@@ -138,6 +141,49 @@ async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output
     );
   }
   if (!speaker || !campaign) throw new RenderFailure("error", "speaker or campaign is gone");
+  const { view, variants, card } = await composeOutput(deps, {
+    quote: quote.value,
+    speaker: speaker.value,
+    campaign: campaign.value,
+    format: output.format,
+  });
+
+  const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
+  const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
+  await writeFileAtomic(path.join(deps.dataDir, files.card), card.bytes);
+  for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
+    const rel = textPath(output, variant);
+    files.text[variant] = rel;
+    sums[rel] = sha256(text);
+    await writeFileAtomic(path.join(deps.dataDir, rel), text);
+  }
+  return {
+    files,
+    sha256: sums,
+    variants,
+    fontSize: card.fontSize,
+    published: { attribution: view.attribution, citation: view.source.citation, quoteText: view.quote.text },
+  };
+}
+
+/**
+ * What one output publishes, checked as the worker checks it (attribution policy, text limits, redaction
+ * terms, card fit), without writing anything: the render worker and `render-preview` share it.
+ */
+export async function composeOutput(
+  deps: Pick<RenderDeps, "store" | "templates">,
+  parts: { quote: Quote; speaker: Speaker; campaign: Campaign; format: Format },
+) {
+  const { store } = deps;
+  const quote = { value: parts.quote };
+  const speaker = { value: parts.speaker };
+  const campaign = { value: parts.campaign };
+  const output = {
+    format: parts.format,
+    locale: parts.quote.locale,
+    direction: directionOf(parts.quote.locale),
+    encoding: parts.campaign.encoding,
+  };
 
   let view: ReturnType<typeof publicationView>;
   try {
@@ -181,21 +227,5 @@ async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output
     if (err instanceof CardError) throw new RenderFailure(err.reason, err.message);
     throw err;
   }
-
-  const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
-  const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
-  await writeFileAtomic(path.join(deps.dataDir, files.card), card.bytes);
-  for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
-    const rel = textPath(output, variant);
-    files.text[variant] = rel;
-    sums[rel] = sha256(text);
-    await writeFileAtomic(path.join(deps.dataDir, rel), text);
-  }
-  return {
-    files,
-    sha256: sums,
-    variants,
-    fontSize: card.fontSize,
-    published: { attribution: view.attribution, citation: view.source.citation, quoteText: view.quote.text },
-  };
+  return { view, variants, card };
 }

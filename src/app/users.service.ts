@@ -1,6 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, notFound } from "../domain/errors.js";
-import { can, type Permission, type Role, roleSchema, type User, userNameSchema } from "../domain/user.js";
+import {
+  can,
+  canonicalUserName,
+  type Permission,
+  type Role,
+  roleSchema,
+  type User,
+  userNameSchema,
+} from "../domain/user.js";
 import type { Store } from "../store/store.js";
 
 const hashSecret = (salt: string, secret: string) =>
@@ -24,6 +32,7 @@ export async function addUser(store: Store, name: string, roles: string[], actor
       ]);
     if (!parsedRoles.includes(p.data)) parsedRoles.push(p.data);
   }
+  name = parsedName.data;
   if (await store.users.get(name)) throw new AppError("conflict", `user ${name} exists already`);
   const { token, fields } = newToken();
   const at = now.toISOString();
@@ -47,6 +56,7 @@ function newToken() {
 
 /** Replaces a user's token (the old one stops working at once) and returns the new one, shown once. */
 export async function rotateToken(store: Store, name: string, actor: string, now = new Date()) {
+  name = canonicalUserName(name);
   const found = await store.users.get(name);
   if (!found) throw notFound("user", name);
   if (found.value.revokedAt) throw new AppError("invalid_state", `user ${name} is revoked`);
@@ -60,6 +70,7 @@ export async function rotateToken(store: Store, name: string, actor: string, now
 }
 
 export async function revokeUser(store: Store, name: string, actor: string, now = new Date()) {
+  name = canonicalUserName(name);
   const found = await store.users.get(name);
   if (!found) throw notFound("user", name);
   if (found.value.revokedAt) return found.value;
@@ -72,28 +83,40 @@ export async function revokeUser(store: Store, name: string, actor: string, now 
   return user;
 }
 
-/** The user a bearer token belongs to, or undefined for a missing, malformed, wrong or revoked token. */
-export async function authenticate(store: Store, token: string | undefined): Promise<User | undefined> {
+type TokenCheck = { user: User } | { problem: "malformed" | "unknown" | "revoked"; user?: User };
+
+/** Who holds a token, and if nobody may use it, why: the API and the CLI check tokens the same way. */
+async function checkToken(store: Store, token: string | undefined): Promise<TokenCheck> {
   const m = token ? /^tm_([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{32})$/.exec(token) : null;
-  if (!m) return undefined;
+  if (!m) return { problem: "malformed" };
   const [user] = await store.users.list([`token:${m[1]}`]);
-  if (!user || user.revokedAt) return undefined;
+  if (!user) return { problem: "unknown" };
   const expected = Buffer.from(user.tokenHash, "hex");
   const actual = Buffer.from(hashSecret(user.tokenSalt, m[2]!), "hex");
-  return expected.length === actual.length && timingSafeEqual(expected, actual) ? user : undefined;
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { problem: "unknown" };
+  if (user.revokedAt) return { problem: "revoked", user };
+  return { user };
 }
 
-/** The CLI acts as a named user (`--as`), under the same role rules as the API. */
-export async function actingUser(store: Store, name: string, permission: Permission): Promise<User> {
-  const found = await store.users.get(name);
-  if (!found || found.value.revokedAt) {
-    throw new AppError(
-      "forbidden",
-      `no active user ${name}: add one with \`testimony users add ${name} --role …\``,
-    );
-  }
-  requirePermission(found.value, permission);
-  return found.value;
+/** The user a bearer token belongs to, or undefined for a missing, malformed, wrong or revoked token. */
+export async function authenticate(store: Store, token: string | undefined): Promise<User | undefined> {
+  const r = await checkToken(store, token);
+  return "problem" in r ? undefined : r.user;
+}
+
+/** The CLI's identity: the account whose token it holds, or an error saying what is wrong with the token. */
+export async function identify(store: Store, token: string): Promise<User> {
+  const r = await checkToken(store, token);
+  if (!("problem" in r)) return r.user;
+  const why = {
+    malformed: "is not an API token (they look like tm_…)",
+    unknown: "matches no account: it is wrong, or was replaced by a newer one",
+    revoked: `belongs to ${r.user?.id}, whose account is revoked`,
+  }[r.problem];
+  throw new AppError(
+    "unauthorized",
+    `the token ${why}; an admin issues a new one with \`testimony users token NAME\``,
+  );
 }
 
 export function requirePermission(user: User, permission: Permission) {

@@ -1,56 +1,161 @@
-import type { Redis } from "ioredis";
-import { type Config, loadConfig } from "../config.js";
-import { createLogger, type Logger } from "../logger.js";
-import { openRuntime, type Runtime } from "../runtime.js";
-import { connectRedis, warnUnlessNoEviction } from "../store/redis.js";
-import { createStore, type Store } from "../store/store.js";
+import { readFile } from "node:fs/promises";
+import type { Config } from "../config.js";
+import { AppError } from "../domain/errors.js";
+import type { Permission } from "../domain/user.js";
+import { closeRedis, Owner } from "../lifecycle/owner.js";
+import type { Logger } from "../logger.js";
+import type { Runtime } from "../runtime.js";
+import type { CommandRedis } from "../store/redis.js";
+import type { Store } from "../store/store.js";
 
 export type Io = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
 
-/** What a command needs, created on first use so `--help` works without Redis. */
+/** Who a command acts as: from the program's global options, set before the action runs. */
+export type Identity = { tokenFile?: string; as?: string };
+
+/**
+ * What a command needs, created on first use (so `--help` loads neither Redis nor BullMQ), and owned:
+ * everything opened here is closed by `close()`, newest first, when the command ends.
+ */
 export class CliContext {
-  private redis?: Redis;
+  readonly owner = new Owner();
+  identity: Identity = {};
+  private redis?: CommandRedis;
   private storeInstance?: Store;
+  private runtimeInstance?: Runtime;
   private configInstance?: Config;
   private loggerInstance?: Logger;
-  readonly cleanups: (() => Promise<void>)[] = [];
+
+  private modules?: {
+    loadConfig: (env: NodeJS.ProcessEnv) => Config;
+    createLogger: (level: string, opts: { pretty?: boolean }) => Logger;
+  };
 
   constructor(
     readonly env: NodeJS.ProcessEnv,
     readonly io: Io,
   ) {}
 
+  /** Loads configuration and logging before an action runs (not for `--help` or `--version`). */
+  async prepare(identity: Identity) {
+    this.identity = identity;
+    this.modules ??= {
+      loadConfig: (await import("../config.js")).loadConfig,
+      createLogger: (await import("../logger.js")).createLogger,
+    };
+    void this.config; // a bad configuration stops the command before it does anything
+  }
+
   get config(): Config {
-    this.configInstance ??= loadConfig(this.env);
+    if (!this.modules) throw new Error("CliContext.prepare() must run before an action");
+    this.configInstance ??= this.modules.loadConfig(this.env);
     return this.configInstance;
   }
 
   get log(): Logger {
-    this.loggerInstance ??= createLogger(this.config.logLevel, { pretty: this.io.isTTY ?? false });
+    if (!this.modules) throw new Error("CliContext.prepare() must run before an action");
+    this.loggerInstance ??= this.modules.createLogger(this.config.logLevel, {
+      pretty: this.io.isTTY ?? false,
+    });
     return this.loggerInstance;
   }
 
+  /** The store on a fail-fast connection: Redis answers within the deadline or the command ends with why. */
   async store(): Promise<Store> {
     if (!this.storeInstance) {
-      this.redis = connectRedis(this.config.redisUrl, "command");
-      this.redis.on("error", () => {}); // surfaced through the failing command instead
-      await this.redis.ping();
-      await warnUnlessNoEviction(this.redis, this.log);
-      this.storeInstance = createStore(this.redis, this.config.keyPrefix);
+      const { connectRedis, reachRedis, warnUnlessNoEviction } = await import("../store/redis.js");
+      const { createStore } = await import("../store/store.js");
+      const redis = this.owner.own(
+        "redis (commands)",
+        connectRedis(this.config.redisUrl, "command", { reconnect: false }),
+        closeRedis,
+      );
+      redis.on("error", () => {}); // surfaced through the failing command instead
+      // 4 s: with ioredis' own close-out (up to 2 s), a command against a frozen Redis ends within 10 s.
+      await reachRedis(redis, this.config.redisUrl, 4000);
+      await warnUnlessNoEviction(redis, this.log);
+      this.redis = redis;
+      this.storeInstance = createStore(redis, this.config.keyPrefix);
     }
     return this.storeInstance;
   }
 
-  private runtimeInstance?: Runtime;
-
-  /** Queues, templates and workers on top of the store, for the pipeline commands. */
+  /** Queues and templates on top of the store, for one-shot pipeline commands. */
   async runtime(): Promise<Runtime> {
     if (!this.runtimeInstance) {
-      this.runtimeInstance = await openRuntime(this.config, this.log);
-      const rt = this.runtimeInstance;
-      this.cleanups.push(() => rt.close());
+      await this.store();
+      const { openRuntime } = await import("../runtime.js");
+      this.runtimeInstance = openRuntime(this.config, this.log, this.owner, {
+        reconnect: false,
+        redis: this.redis,
+      });
     }
     return this.runtimeInstance;
+  }
+
+  /** For the long-running roles: connections that reconnect by themselves; nothing waits for Redis here. */
+  async roleRuntime(): Promise<Runtime> {
+    const { openRuntime } = await import("../runtime.js");
+    this.runtimeInstance = openRuntime(this.config, this.log, this.owner, { reconnect: true });
+    return this.runtimeInstance;
+  }
+
+  /**
+   * The account this command acts as, proven by its API token (TESTIMONY_TOKEN or --token-file), checked
+   * as the API checks it, with the permission the action needs. `--as`, if given, must name the same account.
+   */
+  async actor(permission: Permission): Promise<string> {
+    const token = await this.token();
+    if (!token) {
+      throw new AppError(
+        "unauthorized",
+        "this command acts as an account: set TESTIMONY_TOKEN to your API token, or pass --token-file FILE (an admin issues tokens with `testimony users token NAME`)",
+      );
+    }
+    const { identify, requirePermission } = await import("../app/users.service.js");
+    const user = await identify(await this.store(), token);
+    requirePermission(user, permission);
+    this.checkAs(user.id);
+    return user.id;
+  }
+
+  /**
+   * Operator commands (`users …`) work for whoever holds the Redis URL, so the first admin can be made;
+   * with a token they act as that account, which then needs the admin role.
+   */
+  async operator(): Promise<string> {
+    if (!(await this.token())) {
+      if (this.identity.as) this.checkAs("operator");
+      return "operator";
+    }
+    return this.actor("users:admin");
+  }
+
+  private checkAs(accountId: string) {
+    const as = this.identity.as;
+    if (as !== undefined && as.normalize("NFC").toLowerCase() !== accountId) {
+      throw new AppError(
+        "forbidden",
+        `--as ${as} does not match the account of the token (${accountId}); the token alone says who acts, so --as can be left out`,
+        [{ field: "as", message: "does not match the token" }],
+      );
+    }
+  }
+
+  private async token(): Promise<string | undefined> {
+    const file = this.identity.tokenFile;
+    if (file) {
+      try {
+        return (await readFile(file, "utf8")).trim();
+      } catch (err) {
+        throw new AppError(
+          "invalid_input",
+          `--token-file ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`,
+          [{ where: file, field: "token-file", message: "cannot read" }],
+        );
+      }
+    }
+    return this.config.token;
   }
 
   print(s: string) {
@@ -62,7 +167,6 @@ export class CliContext {
   }
 
   async close() {
-    for (const c of this.cleanups.reverse()) await c().catch(() => {});
-    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+    await this.owner.releaseAll((name, problem) => this.io.err(`warning: closing ${name}: ${problem}\n`));
   }
 }

@@ -1,14 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { createCampaign, getCampaign, setPaused, updateCampaign } from "../app/campaigns.service.js";
-import { importQuotes, importSpeakers } from "../app/import.service.js";
-import { changeVetting, listQuotes } from "../app/quotes.service.js";
 import { AppError } from "../domain/errors.js";
-import { NARRATIVES, type Narrative } from "../domain/narrative.js";
-import { VETTING_STATES, type VettingState } from "../domain/quote.js";
-import { jsonErrorLine } from "../import/read-records.js";
+import { NARRATIVES, VETTING_STATES } from "../domain/vocabulary.js";
 import type { CliContext } from "./context.js";
+import { oneOf, positiveInt } from "./parse.js";
 import { table } from "./table.js";
 
 export async function readInputFile(file: string): Promise<Buffer> {
@@ -23,28 +19,15 @@ export async function readInputFile(file: string): Promise<Buffer> {
   }
 }
 
-function oneOf<T extends string>(
-  name: string,
-  value: string | undefined,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) {
-    throw new AppError("invalid_input", `--${name} must be one of ${allowed.join(", ")}`, [
-      { field: name, message: `must be one of ${allowed.join(", ")}` },
-    ]);
-  }
-  return value as T;
-}
-
 export function registerDataCommands(program: Command, ctx: CliContext) {
   const speakers = program.command("speakers").description("speakers: who said it, how they may be named");
   speakers
     .command("import <file>")
     .description("import speakers from CSV (header row) or JSON; all or nothing")
-    .option("--as <user>", "who is importing", "cli")
-    .action(async (file: string, o: { as: string }) => {
-      const s = await importSpeakers(await ctx.store(), await readInputFile(file), file, o.as);
+    .action(async (file: string) => {
+      const { importSpeakers } = await import("../app/import.service.js");
+      const actor = await ctx.actor("quotes:write");
+      const s = await importSpeakers(await ctx.store(), await readInputFile(file), file, actor);
       ctx.print(`${file}: ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged`);
     });
 
@@ -52,9 +35,10 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
   quotes
     .command("import <file>")
     .description("import quotes from CSV (header row) or JSON; all or nothing; new quotes are pending")
-    .option("--as <user>", "who is importing", "cli")
-    .action(async (file: string, o: { as: string }) => {
-      const s = await importQuotes(await ctx.store(), await readInputFile(file), file, o.as);
+    .action(async (file: string) => {
+      const { importQuotes } = await import("../app/import.service.js");
+      const actor = await ctx.actor("quotes:write");
+      const s = await importQuotes(await ctx.store(), await readInputFile(file), file, actor);
       ctx.print(`${file}: ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged`);
     });
   quotes
@@ -73,9 +57,12 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
         speaker?: string;
         json?: boolean;
       }) => {
+        const state = oneOf("state", o.state, VETTING_STATES);
+        const narrative = oneOf("narrative", o.narrative, NARRATIVES);
+        const { listQuotes } = await import("../app/quotes.service.js");
         const list = await listQuotes(await ctx.store(), {
-          state: oneOf<VettingState>("state", o.state, VETTING_STATES),
-          narrative: oneOf<Narrative>("narrative", o.narrative, NARRATIVES),
+          state,
+          narrative,
           locale: o.locale,
           speakerId: o.speaker,
         });
@@ -92,11 +79,12 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     quotes
       .command(`${action} <id>`)
       .description(description)
-      .requiredOption("--as <user>", "who decides")
-      [noteRequired ? "requiredOption" : "option"]("--note <text>", "why")
-      .action(async (id: string, o: { as: string; note?: string }) => {
-        const q = await changeVetting(await ctx.store(), id, action, o.as, o.note);
-        ctx.print(`${q.id}: ${q.vetting.state} by ${o.as}`);
+      [noteRequired ? "requiredOption" : "option"]("--note <text>", noteRequired ? "why (required)" : "why")
+      .action(async (id: string, o: { note?: string }) => {
+        const { changeVetting } = await import("../app/quotes.service.js");
+        const actor = await ctx.actor("quotes:write");
+        const q = await changeVetting(await ctx.store(), id, action, actor, o.note);
+        ctx.print(`${q.id}: ${q.vetting.state} by ${actor}`);
       });
   vetting("vet", "mark a pending quote vetted: it may now be rendered");
   vetting("reject", "reject a pending quote", true);
@@ -106,6 +94,7 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     .command("campaigns")
     .description("campaigns: audience, locales, formats, schedule");
   const campaignFile = async (file: string) => {
+    const { jsonErrorLine } = await import("../import/read-records.js");
     const text = (await readInputFile(file)).toString("utf8").replace(/^\uFEFF/, "");
     try {
       return JSON.parse(text) as unknown;
@@ -118,29 +107,23 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
   };
   campaigns
     .command("create <file>")
-    .description("create a campaign from a JSON file")
-    .option("--as <user>", "who creates it", "cli")
-    .action(async (file: string, o: { as: string }) => {
-      const { campaign, created } = await createCampaign(
-        await ctx.store(),
-        withBaseDir(await campaignFile(file), file),
-        o.as,
-        file,
-      );
+    .description("create a campaign from a JSON file (see assets/sample/campaign.json)")
+    .action(async (file: string) => {
+      const { createCampaign } = await import("../app/campaigns.service.js");
+      const actor = await ctx.actor("campaigns:write");
+      const raw = withBaseDir(await campaignFile(file), file);
+      const { campaign, created } = await createCampaign(await ctx.store(), raw, actor, file);
       ctx.print(`${campaign.id}: ${created ? "created" : "unchanged"}`);
     });
   campaigns
     .command("update <file>")
-    .description("replace a campaign's settings from a JSON file")
-    .option("--as <user>", "who changes it", "cli")
-    .action(async (file: string, o: { as: string }) => {
-      const c = await updateCampaign(
-        await ctx.store(),
-        withBaseDir(await campaignFile(file), file),
-        o.as,
-        file,
-      );
-      ctx.print(`${c.id}: updated`);
+    .description("replace a campaign's settings from a JSON file; a paused campaign stays paused")
+    .action(async (file: string) => {
+      const { updateCampaign } = await import("../app/campaigns.service.js");
+      const actor = await ctx.actor("campaigns:write");
+      const raw = withBaseDir(await campaignFile(file), file);
+      const c = await updateCampaign(await ctx.store(), raw, actor, file);
+      ctx.print(`${c.id}: updated (${c.paused ? "paused" : "active"})`);
     });
   for (const [name, paused] of [
     ["pause", true],
@@ -149,14 +132,16 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     campaigns
       .command(`${name} <id>`)
       .description(`${name} a campaign's scheduled drops`)
-      .option("--as <user>", "who", "cli")
-      .action(async (id: string, o: { as: string }) => {
-        const c = await setPaused(await ctx.store(), id, paused, o.as);
+      .action(async (id: string) => {
+        const { setPaused } = await import("../app/campaigns.service.js");
+        const actor = await ctx.actor("campaigns:write");
+        const c = await setPaused(await ctx.store(), id, paused, actor);
         ctx.print(`${c.id}: ${c.paused ? "paused" : "active"}`);
       });
   }
   campaigns
     .command("list")
+    .description("list campaigns")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const list = await (await ctx.store()).campaigns.list();
@@ -178,7 +163,10 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
   campaigns
     .command("show <id>")
     .description("print a campaign as JSON")
-    .action(async (id: string) => ctx.json(await getCampaign(await ctx.store(), id)));
+    .action(async (id: string) => {
+      const { getCampaign } = await import("../app/campaigns.service.js");
+      ctx.json(await getCampaign(await ctx.store(), id));
+    });
 
   program
     .command("audit")
@@ -187,12 +175,7 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     .option("--limit <n>", "newest N entries", "200")
     .option("--json", "print JSON")
     .action(async (o: { entity?: string; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) {
-        throw new AppError("invalid_input", "--limit must be a positive whole number", [
-          { field: "limit", message: "invalid" },
-        ]);
-      }
+      const limit = positiveInt("limit", o.limit);
       const entries = await (await ctx.store()).audit.list({ entity: o.entity, limit });
       if (o.json) return ctx.json(entries);
       ctx.print(

@@ -1,8 +1,6 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { exportSlot } from "../app/export.service.js";
 import { AppError } from "../domain/errors.js";
-import { verifyBundle } from "../export/verify.js";
 import type { CliContext } from "./context.js";
 import { exportReportLines } from "./export-report.js";
 import { table } from "./table.js";
@@ -11,14 +9,15 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
   program
     .command("export <campaign>")
     .description("drop the campaign's approved outputs as a bundle now (same code as a scheduled drop)")
-    .requiredOption("--now", "export for the current moment as the slot")
-    .requiredOption("--as <user>", "who forces the drop")
-    .action(async (campaign: string, o: { as: string }) => {
+    .requiredOption("--now", "export for the current moment as the slot (required)")
+    .action(async (campaign: string) => {
+      const { exportSlot } = await import("../app/export.service.js");
+      const actor = await ctx.actor("bundles:write");
       const store = await ctx.store();
       const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
       const r = await exportSlot(
         { store, dataDir: ctx.config.dataDir, exportDir: ctx.config.exportDir, log: ctx.log },
-        { campaignId: campaign, slot, actor: o.as },
+        { campaignId: campaign, slot, actor },
       );
       for (const line of exportReportLines(r)) ctx.print(line);
       if (r.status === "empty") {
@@ -34,6 +33,7 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
   const bundles = program.command("bundles").description("exported bundles");
   bundles
     .command("list")
+    .description("bundles written, oldest slot first")
     .option("--campaign <id>", "only this campaign")
     .option("--json", "print JSON")
     .action(async (o: { campaign?: string; json?: boolean }) => {
@@ -62,6 +62,7 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
     .command("verify <path>")
     .description("recompute every checksum of a bundle (its folder or bundle.zip) against its manifest")
     .action(async (target: string) => {
+      const { verifyBundle } = await import("../export/verify.js");
       let result: Awaited<ReturnType<typeof verifyBundle>>;
       try {
         result = await verifyBundle(target);

@@ -1,25 +1,29 @@
 import type { Command } from "commander";
-import { decide, listOutputs } from "../app/review.service.js";
-import { actingUser, addUser, revokeUser, rotateToken } from "../app/users.service.js";
 import { AppError } from "../domain/errors.js";
+import { OUTPUT_STATES } from "../domain/vocabulary.js";
 import type { CliContext } from "./context.js";
+import { oneOf } from "./parse.js";
 import { table } from "./table.js";
 
 export function registerReviewCommands(program: Command, ctx: CliContext) {
-  const users = program.command("users").description("users, roles and API tokens");
+  const users = program
+    .command("users")
+    .description("accounts, roles and API tokens (operator commands: whoever holds the Redis URL)");
   users
     .command("add <name>")
-    .description("add a user; prints its API token once (only a hash is kept)")
-    .requiredOption("--role <role...>", "staff | reviewer | admin (several allowed)")
-    .option("--as <user>", "who adds", "cli")
-    .action(async (name: string, o: { role: string[]; as: string }) => {
+    .description("add an account; prints its API token once (only a hash is kept)")
+    .requiredOption("--role <role...>", "staff | reviewer | admin, several allowed (required)")
+    .action(async (name: string, o: { role: string[] }) => {
+      const { addUser } = await import("../app/users.service.js");
       const roles = o.role.flatMap((r) => r.split(",")).filter(Boolean);
-      const { user, token } = await addUser(await ctx.store(), name, roles, o.as);
+      const actor = await ctx.operator();
+      const { user, token } = await addUser(await ctx.store(), name, roles, actor);
       ctx.print(`${user.id} (${user.roles.join(", ")}) token: ${token}`);
       ctx.print("Keep the token now: it is not shown again.");
     });
   users
     .command("list")
+    .description("list accounts and their roles")
     .option("--json", "print JSON")
     .action(async (o: { json?: boolean }) => {
       const list = (await (await ctx.store()).users.list()).map(({ tokenHash, tokenSalt, ...u }) => u);
@@ -33,16 +37,20 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
     });
   users
     .command("token <name>")
-    .description("issue a new token for a user (the old one stops working); printed once")
-    .option("--as <user>", "who rotates", "cli")
-    .action(async (name: string, o: { as: string }) => {
-      ctx.print(`${name} token: ${await rotateToken(await ctx.store(), name, o.as)}`);
+    .description("issue a new token for an account (the old one stops working); printed once")
+    .action(async (name: string) => {
+      const { rotateToken } = await import("../app/users.service.js");
+      const actor = await ctx.operator();
+      const token = await rotateToken(await ctx.store(), name, actor);
+      ctx.print(`${name.toLowerCase()} token: ${token}`);
     });
   users
     .command("revoke <name>")
-    .option("--as <user>", "who revokes", "cli")
-    .action(async (name: string, o: { as: string }) => {
-      const u = await revokeUser(await ctx.store(), name, o.as);
+    .description("revoke an account: its token stops working at once")
+    .action(async (name: string) => {
+      const { revokeUser } = await import("../app/users.service.js");
+      const actor = await ctx.operator();
+      const u = await revokeUser(await ctx.store(), name, actor);
       ctx.print(`${u.id}: revoked at ${u.revokedAt}`);
     });
 
@@ -51,13 +59,12 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
     .command("list")
     .description("outputs in review (or another --status)")
     .option("--campaign <id>", "only this campaign")
-    .option("--status <status>", "in_review by default", "in_review")
+    .option("--status <status>", `${OUTPUT_STATES.join("|")}`, "in_review")
     .option("--json", "print JSON")
     .action(async (o: { campaign?: string; status: string; json?: boolean }) => {
-      const list = await listOutputs(await ctx.store(), {
-        campaignId: o.campaign,
-        status: o.status as never,
-      });
+      const status = oneOf("status", o.status, OUTPUT_STATES);
+      const { listOutputs } = await import("../app/review.service.js");
+      const list = await listOutputs(await ctx.store(), { campaignId: o.campaign, status });
       if (o.json) return ctx.json(list);
       ctx.print(
         table(
@@ -87,32 +94,36 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
     });
   review
     .command("approve <ids...>")
-    .requiredOption("--as <user>", "the reviewer")
+    .description("approve outputs in review (not your own: four eyes)")
     .option("--comment <text>", "optional note")
-    .action(async (ids: string[], o: { as: string; comment?: string }) => {
+    .action(async (ids: string[], o: { comment?: string }) => {
+      const { decide } = await import("../app/review.service.js");
+      const reviewer = await ctx.actor("review");
       const store = await ctx.store();
-      await actingUser(store, o.as, "review");
-      let failed = 0;
+      const failures: AppError[] = [];
       for (const id of ids) {
         try {
-          const out = await decide(store, id, "approved", o.as, o.comment);
-          ctx.print(`${out.id}: approved by ${o.as}`);
+          const out = await decide(store, id, "approved", reviewer, o.comment);
+          ctx.print(`${out.id}: approved by ${reviewer}`);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
-          failed++;
+          failures.push(err);
           ctx.io.err(`${id}: ${err.message}\n`);
         }
       }
-      if (failed) throw new AppError("invalid_state", `${failed} of ${ids.length} not approved`);
+      if (failures.length === 0) return;
+      // One id: its own error (so an unknown id exits as not_found does everywhere); several: a summary.
+      if (ids.length === 1) throw failures[0]!;
+      throw new AppError("invalid_state", `${failures.length} of ${ids.length} not approved`);
     });
   review
     .command("reject <id>")
-    .requiredOption("--as <user>", "the reviewer")
-    .requiredOption("--comment <text>", "why")
-    .action(async (id: string, o: { as: string; comment: string }) => {
-      const store = await ctx.store();
-      await actingUser(store, o.as, "review");
-      const out = await decide(store, id, "rejected", o.as, o.comment);
-      ctx.print(`${out.id}: rejected by ${o.as}`);
+    .description("reject an output in review, saying why")
+    .requiredOption("--comment <text>", "why (required)")
+    .action(async (id: string, o: { comment: string }) => {
+      const { decide } = await import("../app/review.service.js");
+      const reviewer = await ctx.actor("review");
+      const out = await decide(await ctx.store(), id, "rejected", reviewer, o.comment);
+      ctx.print(`${out.id}: rejected by ${reviewer}`);
     });
 }

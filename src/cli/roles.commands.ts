@@ -1,27 +1,51 @@
 import type { Command } from "commander";
-import { serveRuntime } from "../http/server.js";
 import type { Runtime } from "../runtime.js";
-import { startScheduler } from "../schedule/scheduler.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./parse.js";
-import { waitForShutdown } from "./signals.js";
+import { onShutdown, type Shutdown } from "./signals.js";
 
-/** The long-running roles: together in one process (`start`, the embedded default) or apart. */
+/**
+ * The long-running roles: together in one process (`start`, the embedded default) or apart. Each
+ * starts even while Redis is down: it logs one line per attempt to reach it, `/health` answers 503
+ * meanwhile, and it begins its work by itself once Redis answers.
+ */
 export function registerRoleCommands(program: Command, ctx: CliContext) {
-  // Cleanups run in reverse: the server stops taking requests, the scheduler stops, then workers drain.
+  // The owner closes in reverse: the server stops taking requests, the scheduler stops, then workers drain.
   const runScheduler = async (rt: Runtime) => {
+    const { startScheduler } = await import("../schedule/scheduler.js");
     const scheduler = await startScheduler({
       store: rt.store,
       queues: rt.queues,
       log: rt.log,
       catchUpHours: ctx.config.catchUpHours,
     });
-    ctx.cleanups.push(() => scheduler.close());
+    ctx.owner.own("scheduler", scheduler, (s) => s.close());
   };
-  const runServer = async (rt: Runtime) => {
+  /** Listens at once, so /health can say 503 while Redis is awaited. */
+  const listen = async (rt: Runtime) => {
+    const { serveRuntime } = await import("../http/server.js");
     const server = await serveRuntime(rt, { host: ctx.config.host, port: ctx.config.port });
-    ctx.cleanups.push(() => server.close());
-    return server.url;
+    return server;
+  };
+  /** Waits for Redis (or a shutdown), then runs `begin`; the server, if any, closes first at the end. */
+  const role = async (
+    name: string,
+    opts: { http: boolean },
+    begin: (rt: Runtime) => Promise<void>,
+  ): Promise<void> => {
+    const shutdown: Shutdown = ctx.owner.own("signal handlers", onShutdown(), (s) => s.dispose());
+    const rt = await ctx.roleRuntime();
+    const server = opts.http ? await listen(rt) : undefined;
+    try {
+      const { waitForRedis } = await import("../runtime.js");
+      if (!(await waitForRedis(rt, shutdown.signal))) return;
+      await begin(rt);
+      const at = server ? ` at ${ctx.config.publicUrl}/review (listening on ${server.url})` : "";
+      rt.log.info({ role: name, url: server?.url }, `testimony ${name} is up${at}`);
+      await shutdown.done(rt.log);
+    } finally {
+      await server?.close();
+    }
   };
 
   program
@@ -33,33 +57,27 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
       "3",
     )
     .action(async (o: { concurrency: string }) => {
-      const rt = await ctx.runtime();
-      rt.startRenderWorker(positiveInt("concurrency", o.concurrency));
-      rt.startExportWorker();
-      await runScheduler(rt);
-      const url = await runServer(rt);
-      rt.log.info({ url }, `testimony is up: review page at ${url}/review`);
-      await waitForShutdown(rt.log);
+      const concurrency = positiveInt("concurrency", o.concurrency);
+      await role("start", { http: true }, async (rt) => {
+        rt.startRenderWorker(concurrency);
+        rt.startExportWorker();
+        await runScheduler(rt);
+      });
     });
 
   program
     .command("serve")
     .description("the HTTP API and review page only")
-    .action(async () => {
-      const rt = await ctx.runtime();
-      rt.log.info({ url: await runServer(rt) }, "serving");
-      await waitForShutdown(rt.log);
-    });
+    .action(() => role("serve", { http: true }, async () => {}));
 
   program
     .command("schedule")
     .description("the drop scheduler only: enqueues export jobs on each campaign's cron schedule")
     .option("--with-export-worker", "also run an export worker in this process")
-    .action(async (o: { withExportWorker?: boolean }) => {
-      const rt = await ctx.runtime();
-      if (o.withExportWorker) rt.startExportWorker();
-      await runScheduler(rt);
-      rt.log.info("scheduler started");
-      await waitForShutdown(rt.log);
-    });
+    .action((o: { withExportWorker?: boolean }) =>
+      role("schedule", { http: false }, async (rt) => {
+        if (o.withExportWorker) rt.startExportWorker();
+        await runScheduler(rt);
+      }),
+    );
 }

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { coverage } from "../app/coverage.service.js";
-import { ackTakedowns, addRedaction, pendingTakedowns, withdrawConsent } from "../app/safety.service.js";
 import type { CliContext } from "./context.js";
 import { table } from "./table.js";
 
@@ -9,10 +7,11 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
   speakers
     .command("withdraw <id>")
     .description("record withdrawn consent: unexported outputs are withdrawn, dropped ones become takedowns")
-    .requiredOption("--as <user>", "who records the withdrawal")
     .option("--reason <text>", "why (kept in the audit trail)")
-    .action(async (id: string, o: { as: string; reason?: string }) => {
-      const r = await withdrawConsent(await ctx.store(), id, o.as, o.reason);
+    .action(async (id: string, o: { reason?: string }) => {
+      const { withdrawConsent } = await import("../app/safety.service.js");
+      const actor = await ctx.actor("speakers:consent");
+      const r = await withdrawConsent(await ctx.store(), id, actor, o.reason);
       ctx.print(
         `${id}: consent withdrawn; ${r.withdrawn} outputs withdrawn, ${r.takedowns} takedowns for later bundles`,
       );
@@ -21,10 +20,12 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
   const redactions = program.command("redactions").description("terms that must never appear in any output");
   redactions
     .command("add <term>")
+    .description("add a term: any output containing it fails, at render and again at export")
     .option("--speaker <id>", "only for this speaker's outputs (default: everyone's)")
-    .option("--as <user>", "who adds it", "cli")
-    .action(async (term: string, o: { speaker?: string; as: string }) => {
-      const r = await addRedaction(await ctx.store(), term, o.as, o.speaker);
+    .action(async (term: string, o: { speaker?: string }) => {
+      const { addRedaction } = await import("../app/safety.service.js");
+      const actor = await ctx.actor("speakers:consent");
+      const r = await addRedaction(await ctx.store(), term, actor, o.speaker);
       ctx.print(`${r.id}: ${r.created ? "added" : "exists already"}`);
     });
 
@@ -34,6 +35,7 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
     .description("output ids every later bundle lists for takedown until acknowledged")
     .option("--json", "print JSON")
     .action(async (campaign: string, o: { json?: boolean }) => {
+      const { pendingTakedowns } = await import("../app/safety.service.js");
       const ids = await pendingTakedowns(await ctx.store(), campaign);
       if (o.json) return ctx.json(ids);
       ctx.print(ids.length ? ids.join("\n") : "(none)");
@@ -41,9 +43,10 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
   bundles
     .command("ack-takedown <campaign> <ids...>")
     .description("acknowledge that dropped outputs were taken down: later bundles stop listing them")
-    .requiredOption("--as <user>", "who acknowledges")
-    .action(async (campaign: string, ids: string[], o: { as: string }) => {
-      const n = await ackTakedowns(await ctx.store(), campaign, ids, o.as);
+    .action(async (campaign: string, ids: string[]) => {
+      const { ackTakedowns } = await import("../app/safety.service.js");
+      const actor = await ctx.actor("bundles:write");
+      const n = await ackTakedowns(await ctx.store(), campaign, ids, actor);
       ctx.print(`${campaign}: ${n} takedowns acknowledged`);
     });
 
@@ -55,6 +58,7 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
     )
     .option("--json", "print JSON")
     .action(async (campaign: string, o: { json?: boolean }) => {
+      const { coverage } = await import("../app/coverage.service.js");
       const c = await coverage(await ctx.store(), campaign);
       if (o.json) return ctx.json(c);
       ctx.print(

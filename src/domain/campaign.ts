@@ -1,17 +1,13 @@
 import { validateDetailed } from "node-cron";
 import { z } from "zod";
+import { cleanText } from "./clean-text.js";
 import { idSchema } from "./ids.js";
 import { localeSchema } from "./locale.js";
 import { NARRATIVES, narrativeSchema } from "./narrative.js";
 
-export const FORMATS = {
-  square: { width: 1080, height: 1080 },
-  portrait: { width: 1080, height: 1350 },
-  story: { width: 1080, height: 1920 },
-  landscape: { width: 1200, height: 675 },
-} as const;
-export type Format = keyof typeof FORMATS;
-export const FORMAT_NAMES = Object.keys(FORMATS) as Format[];
+import { FORMAT_NAMES, FORMATS, type Format } from "./vocabulary.js";
+
+export { FORMAT_NAMES, FORMATS, type Format };
 
 export const TEXT_VARIANTS = ["post", "caption", "alt_text"] as const;
 export type TextVariant = (typeof TEXT_VARIANTS)[number];
@@ -62,7 +58,7 @@ export const brandSchema = z.object({
   text: colour,
   accent: colour,
   /** Path to a PNG or SVG logo, relative to the campaign file or absolute; re-encoded when the campaign is created. */
-  logo: z.string().min(1).optional(),
+  logo: cleanText("line").min(1).optional(),
   /** Bumped by whoever changes the kit, so outputs rendered with an older kit are distinguishable. */
   version: z.number().int().min(1).default(1),
 });
@@ -72,10 +68,10 @@ const unique = <T>(items: T[]) => new Set(items).size === items.length;
 
 export const campaignInputSchema = z.object({
   id: idSchema,
-  name: z.string().trim().min(1, "must not be empty").max(120),
+  name: cleanText("name").trim().min(1, "must not be empty").max(120),
   audience: z.object({
-    region: z.string().trim().min(1).max(120),
-    description: z.string().trim().max(1000).default(""),
+    region: cleanText("line").trim().min(1).max(120),
+    description: cleanText("multiline").trim().max(1000).default(""),
   }),
   locales: z.array(localeSchema).min(1, "at least one locale").refine(unique, "locales must not repeat"),
   narratives: z

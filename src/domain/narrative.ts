@@ -1,7 +1,8 @@
 import { z } from "zod";
 
-/** The four narratives of the ICSR report (Neumann, 2015), plus `other`. */
-export const NARRATIVES = ["infighting", "brutality", "corruption", "disillusionment", "other"] as const;
+import { NARRATIVES } from "./vocabulary.js";
+
+export { NARRATIVES };
 export type Narrative = (typeof NARRATIVES)[number];
 export const narrativeSchema = z.enum(NARRATIVES, {
   error: () => `must be one of ${NARRATIVES.join(", ")}`,

@@ -4,16 +4,9 @@ import { stableId } from "./ids.js";
 import type { Direction } from "./locale.js";
 import type { Narrative } from "./narrative.js";
 
-export const OUTPUT_STATES = [
-  "queued",
-  "rendering",
-  "in_review",
-  "approved",
-  "rejected",
-  "failed",
-  "exported",
-  "withdrawn",
-] as const;
+import { OUTPUT_STATES } from "./vocabulary.js";
+
+export { OUTPUT_STATES };
 export type OutputState = (typeof OUTPUT_STATES)[number];
 
 export type FailureReason =
@@ -95,6 +88,14 @@ const ALLOWED: Record<OutputState, OutputState[]> = {
   exported: [],
   withdrawn: [],
 };
+
+/**
+ * Failures worth retrying by themselves: an unexpected error (a full disk, Redis refusing writes, a crash)
+ * may pass on its own, so the render job retries it with backoff before the output becomes `failed`.
+ * Every other reason (cannot_fit, redaction, attribution, variant_too_long, ...) fails the same way
+ * until something changes, so it is retried only by hand (`testimony retry`, the API).
+ */
+export const isTransientFailure = (reason: FailureReason) => reason === "error";
 
 export function canMove(from: OutputState, to: OutputState): boolean {
   return ALLOWED[from].includes(to);

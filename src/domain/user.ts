@@ -17,7 +17,20 @@ export type User = {
   revokedAt?: string;
 };
 
-export const userNameSchema = idSchema;
+/** Actors that are not accounts: the operator (holds the Redis URL) and the system roles. */
+export const SYSTEM_ACTORS = ["operator", "render-worker", "export-worker", "scheduler"] as const;
+
+/**
+ * Account names are canonical: NFC, case-folded, and from the id alphabet, so no two accounts (and no
+ * two audit actors) differ only in case, and four eyes compares accounts, never free text.
+ */
+export const canonicalUserName = (name: string) => name.normalize("NFC").toLowerCase();
+
+export const userNameSchema = z
+  .string()
+  .transform(canonicalUserName)
+  .pipe(idSchema)
+  .refine((n) => !(SYSTEM_ACTORS as readonly string[]).includes(n), "is reserved for a system role");
 
 /** What each role may do; a user may hold several roles. */
 export const PERMISSIONS = {

@@ -1,6 +1,7 @@
 import { type ConnectionOptions, type JobsOptions, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Keys } from "../store/keys.js";
+import type { BlockingRedis } from "../store/redis.js";
 
 /** One typed map of queue names to job payloads, used when adding and when handling. Ids only. */
 export type JobMap = {
@@ -10,9 +11,11 @@ export type JobMap = {
 export type QueueName = keyof JobMap;
 
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
+  // Permanent failures (cannot_fit, redaction, ...) stop at once (UnrecoverableError); anything else (a
+  // full disk, Redis refusing writes) is retried after 2, 4, 8 and 16 s before the output becomes failed.
   render: {
-    attempts: 3,
-    backoff: { type: "exponential", delay: 1000 },
+    attempts: 5,
+    backoff: { type: "exponential", delay: 2000 },
     removeOnComplete: { count: 5000, age: 7 * 24 * 3600 },
     removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
   },
@@ -35,9 +38,10 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
   };
 }
 
-export function createQueueEvents(name: QueueName, connection: Redis, keys: Keys): QueueEvents {
+/** QueueEvents block on a stream: they need a blocking connection of their own, closed by its owner. */
+export function createQueueEvents(name: QueueName, connection: BlockingRedis, keys: Keys): QueueEvents {
   return new QueueEvents(name, {
-    connection: connection.duplicate() as ConnectionOptions,
+    connection: connection as ConnectionOptions,
     prefix: keys.bullPrefix,
   });
 }

@@ -1,14 +1,14 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { type ExportDeps, exportSlot } from "../app/export.service.js";
 import { AppError } from "../domain/errors.js";
 import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
+import type { BlockingRedis } from "../store/redis.js";
 
 /** Thin: one export job is one campaign slot; conflicts retry, a missing campaign does not. */
 export function createExportWorker(
   deps: ExportDeps,
-  connection: Redis,
+  connection: BlockingRedis,
   keys: Keys,
 ): Worker<JobMap["export"], string> {
   const worker = new Worker<JobMap["export"], string>(

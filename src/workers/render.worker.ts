@@ -1,13 +1,13 @@
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { type RenderDeps, RenderFailure, renderOutput } from "../app/render.service.js";
 import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
+import type { BlockingRedis } from "../store/redis.js";
 
 /** Thin: parse the job, call the render use case, turn a permanent failure into UnrecoverableError. */
 export function createRenderWorker(
   deps: RenderDeps,
-  connection: Redis,
+  connection: BlockingRedis,
   keys: Keys,
   opts: { concurrency: number; lockDuration?: number; stalledInterval?: number },
 ): Worker<JobMap["render"], string> {

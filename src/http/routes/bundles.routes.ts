@@ -3,6 +3,7 @@ import { z } from "zod";
 import { coverage } from "../../app/coverage.service.js";
 import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns, withdrawConsent } from "../../app/safety.service.js";
+import { cleanText } from "../../domain/clean-text.js";
 import { notFound } from "../../domain/errors.js";
 import type { Logger } from "../../logger.js";
 import type { AppDeps } from "../deps.js";
@@ -67,11 +68,12 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     tags: ["bundles"],
     permission: "read",
     schema: {
-      params: z.object({ id: z.string().regex(/^b-[a-z0-9_-]+-\d+$/) }),
+      // Any id shape: one that cannot exist is simply not found (404), not a malformed request.
+      params: z.object({ id: z.string().max(200) }),
       response: { 200: bundleSchema },
     },
     handler: async ({ params }) => {
-      const b = await store.bundles.get(params.id);
+      const b = /^b-[a-z0-9_-]+-\d+$/.test(params.id) ? await store.bundles.get(params.id) : undefined;
       if (!b) throw notFound("bundle", params.id);
       return b.value;
     },
@@ -143,7 +145,7 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     entity: "speaker",
     schema: {
       params: idParam,
-      body: z.object({ reason: z.string().max(2000).optional() }).optional(),
+      body: z.object({ reason: cleanText("multiline").max(2000).optional() }).optional(),
       response: { 200: z.object({ withdrawn: z.number(), takedowns: z.number() }) },
     },
     handler: async ({ params, body, user }) => withdrawConsent(store, params.id, user.id, body?.reason),

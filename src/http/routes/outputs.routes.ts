@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { retryOutput, retryOutputs } from "../../app/retry-outputs.service.js";
 import { bulkApprove, decide, getOutput, listOutputs } from "../../app/review.service.js";
 import { FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
@@ -41,6 +42,11 @@ function decodeCursor(cursor: string): [string, string] {
   }
   return [parts[0], parts[1]];
 }
+
+const retryResult = bulkResult.extend({
+  was: z.object({ reason: z.string(), message: z.string() }).optional(),
+});
+const retryReason = z.string().trim().max(2000);
 
 export function outputsRoutes(app: FastifyInstance, deps: AppDeps) {
   const { store } = deps;
@@ -176,6 +182,52 @@ export function outputsRoutes(app: FastifyInstance, deps: AppDeps) {
       const results = await bulkApprove(store, [...new Set(body.ids)], user.id, body.comment);
       for (const r of results)
         req.log.info({ outputId: r.id, ok: r.ok, error: r.error?.code }, "bulk approve");
+      return { results };
+    },
+  });
+
+  apiRoute(app, {
+    method: "POST",
+    url: "/api/outputs/:id/retry",
+    summary: "Retry a failed output: back to queued with a fresh render job (audited)",
+    tags: ["outputs"],
+    permission: "queue",
+    entity: "output",
+    schema: {
+      params: idParam,
+      body: z.object({ reason: retryReason.optional() }).optional(),
+      response: { 200: outputView },
+    },
+    handler: async ({ params, body, user, req }) => {
+      const out = await retryOutput(store, deps.queues, params.id, user.id, body?.reason);
+      req.log.info("output retried");
+      return toOutputView(out);
+    },
+  });
+
+  apiRoute(app, {
+    method: "POST",
+    url: "/api/outputs/bulk-retry",
+    summary: "Retry several failed outputs, or every failed output of a campaign; each on its own",
+    tags: ["outputs"],
+    permission: "queue",
+    schema: {
+      body: z.object({
+        ids: z.array(idParam.shape.id).min(1, "at least one id").max(500, "at most 500 ids").optional(),
+        campaign: z.string().min(1).max(64).optional(),
+        reason: retryReason.optional(),
+      }),
+      response: { 200: z.object({ results: z.array(retryResult) }) },
+    },
+    handler: async ({ body, user, req }) => {
+      const results = await retryOutputs(
+        store,
+        deps.queues,
+        { ids: body.ids, campaignId: body.campaign },
+        user.id,
+        body.reason,
+      );
+      for (const r of results) req.log.info({ outputId: r.id, ok: r.ok, error: r.error?.code }, "bulk retry");
       return { results };
     },
   });
