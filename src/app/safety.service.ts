@@ -1,6 +1,11 @@
 import { AppError, notFound } from "../domain/errors.js";
 import { move, type Output } from "../domain/output.js";
-import { findRedactionHit, type RedactionTerm, redactionTermId } from "../domain/redaction.js";
+import {
+  findRedactionHit,
+  type RedactionTerm,
+  redactionTermId,
+  redactionTermText,
+} from "../domain/redaction.js";
 import type { Speaker } from "../domain/speaker.js";
 import type { AuditEntry } from "../store/audit.store.js";
 import type { RawOp } from "../store/commit.js";
@@ -15,11 +20,12 @@ export async function addRedaction(
   speakerId?: string,
   now = new Date(),
 ) {
-  const clean = term.trim();
-  if (clean.length < 2)
-    throw new AppError("invalid_input", "a redaction term needs at least 2 characters", [
-      { field: "term", message: "too short" },
-    ]);
+  const parsed = redactionTermText.safeParse(term);
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? "invalid";
+    throw new AppError("invalid_input", `redaction term: ${message}`, [{ field: "term", message }]);
+  }
+  const clean = parsed.data;
   if (speakerId && !(await store.speakers.get(speakerId))) throw notFound("speaker", speakerId);
   const id = redactionTermId(clean, speakerId);
   if (await store.redactions.get(id)) return { id, created: false };

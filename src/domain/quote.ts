@@ -1,15 +1,18 @@
 import { z } from "zod";
+import { checkText, cleanText } from "./clean-text.js";
 import { AppError } from "./errors.js";
 import { idSchema } from "./ids.js";
 import { localeSchema } from "./locale.js";
 import { narrativeSchema } from "./narrative.js";
 
-export const VETTING_STATES = ["pending", "vetted", "rejected", "retired"] as const;
+import { VETTING_STATES } from "./vocabulary.js";
+
+export { VETTING_STATES };
 export type VettingState = (typeof VETTING_STATES)[number];
 
 export const sourceSchema = z.object({
-  title: z.string().trim().min(1, "must not be empty").max(300),
-  publisher: z.string().trim().min(1, "must not be empty").max(200),
+  title: cleanText("line").trim().min(1, "must not be empty").max(300),
+  publisher: cleanText("line").trim().min(1, "must not be empty").max(200),
   url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   publishedAt: z.iso.date({ error: "must be a date as YYYY-MM-DD" }),
 });
@@ -19,16 +22,13 @@ export const vettingSchema = z.object({
   state: z.enum(VETTING_STATES),
   by: z.string().optional(),
   at: z.string().optional(),
-  note: z.string().max(2000).optional(),
+  note: cleanText("multiline").max(2000).optional(),
 });
 
 export const quoteImportSchema = z.object({
   id: idSchema,
   speakerId: idSchema,
-  text: z
-    .string()
-    .transform((t) => t.trim())
-    .pipe(z.string().min(1, "must not be empty").max(1000, "at most 1,000 characters")),
+  text: cleanText("multiline").trim().min(1, "must not be empty").max(1000, "at most 1,000 characters"),
   locale: localeSchema,
   narrative: narrativeSchema,
   source: sourceSchema,
@@ -71,9 +71,10 @@ export function applyVetting(
       { field: "note", message: "required" },
     ]);
   }
+  const cleanNote = note === undefined ? undefined : checkText(note, "multiline", "note").trim();
   return {
     ...quote,
-    vetting: { state: rule.to, by: actor, at, note: note?.trim() || undefined },
+    vetting: { state: rule.to, by: actor, at, note: cleanNote || undefined },
     updatedAt: at,
   };
 }

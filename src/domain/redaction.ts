@@ -1,3 +1,4 @@
+import { cleanText } from "./clean-text.js";
 import { stableId } from "./ids.js";
 
 export type RedactionTerm = {
@@ -7,6 +8,11 @@ export type RedactionTerm = {
   createdAt: string;
   createdBy: string;
 };
+
+/** A redaction term as every path takes it (speaker files, `redactions add`): one clean line. */
+export const redactionTermText = cleanText("line")
+  .trim()
+  .min(2, "a redaction term needs at least 2 characters");
 
 const INVISIBLE = /[\u00AD\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
 const TATWEEL = /\u0640/g;

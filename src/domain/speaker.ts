@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { cleanText } from "./clean-text.js";
 import { idSchema } from "./ids.js";
 import { localeSchema } from "./locale.js";
+import { redactionTermText } from "./redaction.js";
 
 export const ATTRIBUTIONS = ["anonymous", "pseudonym", "named"] as const;
 export type Attribution = (typeof ATTRIBUTIONS)[number];
@@ -12,8 +14,7 @@ const isoDateTime = z.iso.datetime({
 
 export const consentSchema = z.object({
   state: z.enum(["granted", "withdrawn"]),
-  recordedBy: z
-    .string({ error: "who recorded the consent is required" })
+  recordedBy: cleanText("line", { error: "who recorded the consent is required" })
     .trim()
     .min(1, "who recorded the consent is required"),
   recordedAt: isoDateTime,
@@ -21,39 +22,37 @@ export const consentSchema = z.object({
   scope: z
     .object({
       locales: z.array(localeSchema).default([]),
-      channels: z.array(z.string().trim().min(1)).default([]),
+      channels: z.array(cleanText("line").trim().min(1)).default([]),
     })
     .default({ locales: [], channels: [] }),
   expiresAt: isoDateTime.optional(),
   withdrawnBy: z.string().optional(),
   withdrawnAt: isoDateTime.optional(),
   /** Evidence (a signed form's reference, say): private like the rest of `private`. */
-  evidence: z.string().max(2000).optional(),
+  evidence: cleanText("multiline").max(2000).optional(),
 });
 export type Consent = z.infer<typeof consentSchema>;
 
 export const speakerPrivateSchema = z
   .object({
-    realName: z.string().max(200).optional(),
-    contact: z.string().max(500).optional(),
-    notes: z.string().max(5000).optional(),
+    realName: cleanText("line").max(200).optional(),
+    contact: cleanText("multiline").max(500).optional(),
+    notes: cleanText("multiline").max(5000).optional(),
   })
   .default({});
 
 export const speakerSchema = z
   .object({
     id: idSchema,
-    pseudonym: z.string().trim().min(1, "must not be empty").max(80, "at most 80 characters"),
+    pseudonym: cleanText("line").trim().min(1, "must not be empty").max(80, "at most 80 characters"),
     /** Publishable description as the source gives it, e.g. "a defector from India". */
-    description: z.string().trim().max(200).optional(),
+    description: cleanText("line").trim().max(200).optional(),
     attribution: z.enum(ATTRIBUTIONS, { error: () => `must be one of ${ATTRIBUTIONS.join(", ")}` }),
     /** The name published under `named` attribution, only while consent allows it. */
-    publicName: z.string().trim().min(1).max(120).optional(),
+    publicName: cleanText("line").trim().min(1).max(120).optional(),
     consent: consentSchema.optional(),
     private: speakerPrivateSchema,
-    redactionTerms: z
-      .array(z.string().trim().min(2, "a redaction term needs at least 2 characters"))
-      .default([]),
+    redactionTerms: z.array(redactionTermText).default([]),
   })
   .superRefine((s, ctx) => {
     if (s.attribution !== "named") return;

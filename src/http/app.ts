@@ -9,6 +9,7 @@ import { registerAuth } from "./auth.js";
 import type { AppDeps, HttpDeps } from "./deps.js";
 import { registerErrorHandlers } from "./errors.js";
 import { healthRoutes } from "./health.js";
+import { strictJsonBodies } from "./json-body.js";
 import { metricsRoutes } from "./metrics.js";
 import { openapiRoutes } from "./openapi.js";
 import { loginRoutes } from "./review/login.routes.js";
@@ -21,6 +22,7 @@ import { campaignsRoutes } from "./routes/campaigns.routes.js";
 import { outputsRoutes } from "./routes/outputs.routes.js";
 import { quotesRoutes } from "./routes/quotes.routes.js";
 import { securityHeaders } from "./security-headers.js";
+import { registerRateLimit, tokenThrottle } from "./token-throttle.js";
 import { useZod } from "./zod.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -59,13 +61,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: 10 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
-  const http: HttpDeps = { ...deps, sessions: createSessionStore(deps.store) };
 
   useZod(app);
   registerErrorHandlers(app);
+  strictJsonBodies(app);
   openapiRoutes(app);
   requireDeclaredAccess(app);
   securityHeaders(app);
+  registerRateLimit(app, deps.store);
   healthRoutes(app, deps.store);
   metricsRoutes(app, deps);
 
@@ -73,6 +76,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(formbody);
   // Auth hooks need the cookie parser's hook to have run first, so they live in this child context.
   app.register(async (scope) => {
+    const http: HttpDeps = {
+      ...deps,
+      sessions: createSessionStore(deps.store),
+      throttle: tokenThrottle(scope, deps.web?.tokenLimits),
+      secureCookies: deps.web?.publicUrl?.startsWith("https:") ? true : "auto",
+    };
     registerAuth(scope, http);
     quotesRoutes(scope, deps);
     campaignsRoutes(scope, deps);

@@ -7,6 +7,7 @@ import type { SessionStore } from "../store/session.store.js";
 import type { Store } from "../store/store.js";
 import type { Access } from "./access.js";
 import { sendError } from "./errors.js";
+import type { TokenThrottle } from "./token-throttle.js";
 
 export const SESSION_COOKIE = "tm_session";
 export const CSRF_HEADER = "x-csrf-token";
@@ -53,7 +54,7 @@ async function identify(req: FastifyRequest, access: Access, store: Store, sessi
 }
 
 /** Cookies travel with cross-site requests in old browsers; a foreign Origin is refused outright. */
-function sameOrigin(req: FastifyRequest): boolean {
+export function sameOrigin(req: FastifyRequest): boolean {
   const site = req.headers["sec-fetch-site"];
   if (site && site !== "same-origin" && site !== "none") return false;
   const origin = req.headers.origin;
@@ -70,7 +71,10 @@ function sameOrigin(req: FastifyRequest): boolean {
  * Authentication (401) and roles (403) run on every request before the body is even read; the CSRF
  * check runs once the body is parsed, for requests that rode on the session cookie.
  */
-export function registerAuth(app: FastifyInstance, deps: { store: Store; sessions: SessionStore }) {
+export function registerAuth(
+  app: FastifyInstance,
+  deps: { store: Store; sessions: SessionStore; throttle: TokenThrottle },
+) {
   app.decorateRequest("user", null);
   app.decorateRequest("session", null);
 
@@ -100,7 +104,14 @@ export function registerAuth(app: FastifyInstance, deps: { store: Store; session
       reply.log = log;
     }
     if (!access || access.auth === "public") return;
+    // A presented API token is a token check: refused while its client or prefix is over the limit.
+    const token =
+      req.headers.authorization && (access.auth === "bearer" || access.auth === "admin")
+        ? (bearerToken(req) ?? "")
+        : undefined;
+    if (token !== undefined) await deps.throttle.check(req, reply, token);
     const user = await identify(req, access, deps.store, deps.sessions);
+    if (!user && token !== undefined) await deps.throttle.failed(req, token);
     if (!user) {
       if (loginRedirect && req.method === "GET") {
         return reply.redirect(`/review/login?next=${encodeURIComponent(req.url)}`, 303);

@@ -1,8 +1,12 @@
 import type { JobType } from "bullmq";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AppError } from "../domain/errors.js";
 import { OUTPUT_STATES } from "../domain/output.js";
 import type { Queues } from "../queues/queues.js";
 import type { Store } from "../store/store.js";
+import { sameToken } from "./auth.js";
+import { sendError } from "./errors.js";
+import { type TokenLimits, type TokenThrottle, tokenThrottle } from "./token-throttle.js";
 
 const JOB_STATES: JobType[] = [
   "waiting",
@@ -27,10 +31,45 @@ function requestCounter(app: FastifyInstance) {
   return counts;
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * Who may scrape: with METRICS_TOKEN set, a request bearing it (`Authorization: Bearer <token>`,
+ * wrong ones counted by the token throttle); without it, only a client on this machine's loopback.
+ */
+async function checkScraper(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  token: string | undefined,
+  throttle: TokenThrottle,
+) {
+  if (!token) {
+    if (LOOPBACK.test(req.socket.remoteAddress ?? "")) return;
+    throw new AppError("forbidden", "/metrics answers only this machine unless METRICS_TOKEN is set");
+  }
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1];
+  await throttle.check(req, reply, undefined);
+  if (given && sameToken(token, given)) return;
+  await throttle.failed(req, undefined);
+  reply.header("www-authenticate", "Bearer");
+  throw new AppError("unauthorized", "/metrics needs Authorization: Bearer <METRICS_TOKEN>");
+}
+
 /** Prometheus text format: queue depths per queue and state, outputs per state, HTTP requests. */
-export function metricsRoutes(app: FastifyInstance, deps: { store: Store; queues: Queues }) {
+export function metricsRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; queues: Queues; web?: { metricsToken?: string; tokenLimits?: TokenLimits } },
+) {
   const requests = requestCounter(app);
   app.register(async (scope) => {
+    const throttle = tokenThrottle(scope, deps.web?.tokenLimits);
+    scope.addHook("onRequest", async (req, reply) => {
+      try {
+        await checkScraper(req, reply, deps.web?.metricsToken, throttle);
+      } catch (err) {
+        return sendError(req, reply, err);
+      }
+    });
     scope.get("/metrics", { config: { access: { auth: "public" } } }, async (_req, reply) => {
       const lines: string[] = [
         "# HELP testimony_queue_jobs Jobs in each BullMQ queue by state.",

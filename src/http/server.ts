@@ -27,6 +27,7 @@ export async function serveRuntime(
     dataDir: rt.config.dataDir,
     exportDir: rt.config.exportDir,
     log: rt.log,
+    web: { publicUrl: rt.config.publicUrl, metricsToken: rt.config.metricsToken },
     host: opts.host,
     port: opts.port,
   });

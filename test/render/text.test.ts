@@ -15,13 +15,15 @@ const view = (over: Parameters<typeof aQuote>[2] = {}, speaker = aSpeaker("s1"),
 describe("text variants", () => {
   it("renders the English post, caption and alt text from the publication view", () => {
     const v = view({ text: "This is not a holy war" });
-    expect(templates.render("post", v)).toBe("“This is not a holy war” — Pseudonym s1\n\n#WhyTheyLeft");
+    expect(templates.render("post", v)).toBe(
+      "“\u2068This is not a holy war\u2069” — \u2068Pseudonym s1\u2069\n\n#WhyTheyLeft",
+    );
     const caption = templates.render("caption", v);
-    expect(caption).toContain("— Pseudonym s1");
+    expect(caption).toContain("— \u2068Pseudonym s1\u2069");
     expect(caption).toContain("Source: ICSR, “Victims, Perpetrators, Assets”, 2015-09-21");
     expect(caption).toContain("Corruption and un-Islamic conduct.");
     expect(templates.render("alt_text", v)).toBe(
-      "Quote card for the campaign Why They Left. In large type: “This is not a holy war” Below it, the attribution: Pseudonym s1. Footer hashtags: #WhyTheyLeft.",
+      "Quote card for the campaign \u2068Why They Left\u2069. In large type: “\u2068This is not a holy war\u2069” Below it, the attribution: \u2068Pseudonym s1\u2069. Footer hashtags: #WhyTheyLeft.",
     );
   });
 
@@ -31,7 +33,9 @@ describe("text variants", () => {
       aSpeaker("s1", { attribution: "anonymous" }),
     );
     const post = templates.render("post", v);
-    expect(post).toBe("«هذه ليست حربًا مقدسة» — مقاتل سابق\n\n\u2068#WhyTheyLeft\u2069");
+    expect(post).toBe(
+      "«\u2068هذه ليست حربًا مقدسة\u2069» — \u2068مقاتل سابق\u2069\n\n\u2068#WhyTheyLeft\u2069",
+    );
     expect(templates.render("alt_text", v)).toMatch(/^بطاقة اقتباس/);
   });
 
@@ -47,7 +51,7 @@ describe("text variants", () => {
 
   it("leaves markup characters alone in plain text (no HTML escaping)", () => {
     const v = view({ text: `a & b <script>"x"</script>` });
-    expect(templates.render("post", v)).toContain(`“a & b <script>"x"</script>”`);
+    expect(templates.render("post", v)).toContain(`“\u2068a & b <script>"x"</script>\u2069”`);
   });
 
   it("fails a post over 280 characters, counting a URL as 23", () => {

@@ -1,18 +1,30 @@
-import { randomBytes } from "node:crypto";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import { createHmac, randomBytes } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { authenticate } from "../../app/users.service.js";
+import { AppError } from "../../domain/errors.js";
 import { can } from "../../domain/user.js";
-import { SESSION_COOKIE, sameToken } from "../auth.js";
+import { signingKey } from "../../store/signing-key.store.js";
+import { SESSION_COOKIE, sameOrigin, sameToken } from "../auth.js";
 import type { HttpDeps } from "../deps.js";
+import { sendError } from "../errors.js";
 import type { Pages } from "./pages.js";
 
-/** Before there is a session, the login form is protected by a double-submit cookie. */
+/**
+ * Before there is a session, the sign-in form carries a token the server signed (HMAC with a key kept
+ * in Redis) over a random nonce held in an httpOnly cookie and the time it was issued. An attacker who
+ * can plant a cookie cannot make a matching token for a value of their choosing (the old double-submit
+ * cookie accepted any pair of equal values), a token lives an hour, and a cross-site post is refused
+ * on its Origin / Sec-Fetch-Site before the token is even looked at.
+ */
 const LOGIN_COOKIE = "tm_login";
+const LOGIN_TTL_SECONDS = 3600;
+/** The sign-in form is public: a token, a CSRF token and a path fit in far less. */
+export const LOGIN_BODY_LIMIT = 8 * 1024;
 
 const loginBody = z.object({
   token: z.string().max(200).default(""),
-  _csrf: z.string().max(100).default(""),
+  _csrf: z.string().max(200).default(""),
   next: z.string().max(500).default(""),
 });
 
@@ -20,17 +32,41 @@ const loginBody = z.object({
 const safeNext = (next: string | undefined) =>
   next && /^\/review(?:[/?]|$)/.test(next) && !next.startsWith("//") ? next : "/review";
 
-export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
-  const cookieBase = { httpOnly: true, sameSite: "strict", secure: "auto", path: "/" } as const;
+const sign = (key: Buffer, nonce: string, issued: number) =>
+  createHmac("sha256", key).update(`login\u0000${nonce}\u0000${issued}`).digest("base64url");
 
-  function loginPage(reply: FastifyReply, status: number, next: string, error?: string) {
-    const loginCsrf = randomBytes(24).toString("base64url");
-    reply.setCookie(LOGIN_COOKIE, loginCsrf, { ...cookieBase, path: "/review/login", maxAge: 3600 });
+export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
+  const cookieBase = { httpOnly: true, sameSite: "strict", secure: deps.secureCookies, path: "/" } as const;
+  let key: Promise<Buffer> | undefined;
+  const loginKey = () => {
+    key ??= signingKey(deps.store, "login-form").catch((err) => {
+      key = undefined;
+      throw err;
+    });
+    return key;
+  };
+
+  async function loginPage(reply: FastifyReply, status: number, next: string, error?: string) {
+    const nonce = randomBytes(24).toString("base64url");
+    const issued = Math.floor(Date.now() / 1000);
+    const loginCsrf = `${issued}.${sign(await loginKey(), nonce, issued)}`;
+    reply.setCookie(LOGIN_COOKIE, nonce, { ...cookieBase, path: "/review/login", maxAge: LOGIN_TTL_SECONDS });
     return reply
       .code(status)
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
       .send(pages.render("login", { title: "Sign in", loginCsrf, next: safeNext(next), error }));
+  }
+
+  /** The form's token was signed by us for this browser's nonce, within the hour. */
+  async function formIsOurs(req: FastifyRequest, given: string): Promise<boolean> {
+    const nonce = req.cookies[LOGIN_COOKIE];
+    const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(given);
+    if (!nonce || !m) return false;
+    const issued = Number(m[1]);
+    const age = Date.now() / 1000 - issued;
+    if (age < -60 || age > LOGIN_TTL_SECONDS) return false;
+    return sameToken(sign(await loginKey(), nonce, issued), m[2]);
   }
 
   app.get(
@@ -48,15 +84,26 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
 
   app.post(
     "/review/login",
-    { config: { access: { auth: "public" } }, schema: { body: loginBody } },
+    { config: { access: { auth: "public" } }, bodyLimit: LOGIN_BODY_LIMIT, schema: { body: loginBody } },
     async (req, reply) => {
       const body = req.body as z.output<typeof loginBody>;
-      const expected = req.cookies[LOGIN_COOKIE];
-      if (!expected || !sameToken(expected, body._csrf)) {
+      if (!sameOrigin(req))
+        return sendError(req, reply, new AppError("forbidden", "cross-site sign-in refused"));
+      if (!(await formIsOurs(req, body._csrf))) {
         return loginPage(reply, 403, body.next, "The form expired. Please paste your token again.");
       }
-      const user = await authenticate(deps.store, body.token.trim());
+      const token = body.token.trim();
+      try {
+        await deps.throttle.check(req, reply, token);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        req.log.info("review sign-in refused: rate limited");
+        const wait = reply.getHeader("retry-after");
+        return loginPage(reply, 429, body.next, `Too many wrong tokens: try again in ${wait} seconds.`);
+      }
+      const user = await authenticate(deps.store, token);
       if (!user) {
+        await deps.throttle.failed(req, token);
         req.log.info("review sign-in refused: bad token");
         return loginPage(reply, 401, body.next, "That token is not valid, or it was revoked.");
       }

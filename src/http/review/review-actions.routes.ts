@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { bulkApprove, decide } from "../../app/review.service.js";
+import { cleanText } from "../../domain/clean-text.js";
 import type { HttpDeps } from "../deps.js";
 import { idParam } from "../schemas.js";
 
@@ -10,7 +11,7 @@ import { idParam } from "../schemas.js";
  */
 const access = { auth: "session", permission: "review" } as const;
 
-const comment = z.string().trim().max(2000);
+const comment = cleanText("multiline").trim().max(2000);
 const decisionBody = z.object({ comment: comment.optional(), _csrf: z.string().optional() }).optional();
 const rejectBody = z.object({ comment: comment.min(1, "say why"), _csrf: z.string().optional() });
 const bulkBody = z.object({

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { importQuotes, importSpeakers } from "../../app/import.service.js";
 import { changeVetting, getQuote, listQuotes } from "../../app/quotes.service.js";
+import { cleanText } from "../../domain/clean-text.js";
 import { NARRATIVES } from "../../domain/narrative.js";
 import type { VettingAction } from "../../domain/quote.js";
 import { VETTING_STATES } from "../../domain/quote.js";
@@ -24,7 +25,7 @@ const importBody = z.object({
   kind: z.enum(["quotes", "speakers"]).default("quotes"),
 });
 
-const vettingBody = z.object({ note: z.string().max(2000).optional() }).optional();
+const vettingBody = z.object({ note: cleanText("multiline").max(2000).optional() }).optional();
 
 const ACTIONS: Record<VettingAction, string> = {
   vet: "Vet a pending quote (only vetted quotes render)",

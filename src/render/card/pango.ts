@@ -1,3 +1,5 @@
+import { neutraliseBidi } from "../../domain/clean-text.js";
+
 /**
  * Text that goes to sharp's `text` input is Pango markup. Everything from outside (quote,
  * attribution, hashtags) passes through here, so a quote containing `<span ...>` or `&` is drawn as
@@ -20,11 +22,11 @@ export const escapeMarkup = (text: string) => text.replace(/[&<>"']/g, (c) => EN
  */
 export function cleanText(text: string): string {
   return (
-    text
+    neutraliseBidi(text)
       .replace(/\r\n?/g, "\n")
       .replace(/\t/g, " ")
       // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]/g, "")
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/g, "")
   );
 }
 

@@ -3,14 +3,20 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import type { TextVariant } from "../../domain/campaign.js";
+import { neutraliseBidi } from "../../domain/clean-text.js";
 import { languageOf } from "../../domain/locale.js";
 import type { PublicationView } from "../../domain/publication.js";
 import { limitProblem } from "../../domain/text-limits.js";
 import { TEMPLATES_DIR } from "../../paths.js";
 import { CARD_LAYOUT_VERSION } from "../card/card.render.js";
 
-/** Unicode first-strong isolate: keeps Latin hashtags, digits and URLs in order inside Arabic text. */
-const isolate = (s: unknown) => `\u2068${String(s)}\u2069`;
+/**
+ * Unicode first-strong isolate (FSI … PDI): keeps Latin hashtags, digits and URLs in order inside
+ * Arabic text, and fences the quote and the attribution off from each other, so nothing inside a
+ * quote can reorder who said it. Text passed the clean-text gate on the way in; anything stored
+ * before that gate existed loses its embeddings, overrides and unpaired isolates here.
+ */
+export const isolate = (s: unknown) => `\u2068${neutraliseBidi(String(s))}\u2069`;
 
 function createEngine() {
   const hb = Handlebars.create();
