@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Job, JobType } from "bullmq";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Campaign, campaignInputSchema } from "../../src/domain/campaign.js";
 import type { Logger } from "../../src/logger.js";
 import { closeQueues, createQueues, exportJobId, type JobMap, type Queues } from "../../src/queues/queues.js";
@@ -11,6 +10,7 @@ import { type Scheduler, startScheduler } from "../../src/schedule/scheduler.js"
 import { connectRedis } from "../../src/store/redis.js";
 import { createScheduleStore } from "../../src/store/schedule.store.js";
 import { createStore, type Store } from "../../src/store/store.js";
+import { until } from "../support/poll.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
 
 const ALL_STATES: JobType[] = [
@@ -41,68 +41,84 @@ function capturingLog(): { log: Logger; lines: Line[] } {
   return { log, lines };
 }
 
-/** One scheduler process: its own connection, store and Queue objects on the shared key prefix. */
+/** One scheduler process: its own connection, store and Queue objects on the test's key prefix. */
 type Instance = { redis: Redis; store: Store; queues: Queues };
 
-const base = testStore("schedule");
-const instances: Instance[] = [];
-const schedulers: Scheduler[] = [];
+/**
+ * Fresh fixtures per test (as bullmq's own tests do): a key prefix of its own, and every scheduler,
+ * connection and queue the test opened closed after it, so a test runs alone and in any order and no
+ * scheduler of one test ever sees another's campaigns.
+ */
+function fixture() {
+  const base = testStore("schedule");
+  const instances: Instance[] = [];
+  const schedulers: Scheduler[] = [];
 
-function instance(): Instance {
-  const redis = connectRedis(REDIS_URL, "command");
-  const store = createStore(redis, base.prefix);
-  const it = { redis, store, queues: createQueues(redis, store.keys) };
-  instances.push(it);
-  return it;
-}
-
-async function start(
-  inst: Instance,
-  log: Logger,
-  opts: { catchUpHours?: number; reloadMs?: number; sweepMs?: number; now?: () => Date },
-) {
-  const s = await startScheduler({
-    store: inst.store,
-    queues: inst.queues,
-    log,
-    catchUpHours: opts.catchUpHours ?? 1,
-    reloadMs: opts.reloadMs ?? 200,
-    sweepMs: opts.sweepMs,
-    now: opts.now,
-  });
-  schedulers.push(s);
-  return s;
-}
-
-async function save(...campaigns: Campaign[]) {
-  await base.store.campaigns.commit({ writes: campaigns.map((c) => base.store.campaigns.write(c)) });
-}
-
-async function update(c: Campaign, change: Partial<Campaign>) {
-  const previous = await base.store.campaigns.get(c.id);
-  await base.store.campaigns.commit({ writes: [base.store.campaigns.write({ ...c, ...change }, previous)] });
-}
-
-async function exportJobs(campaignId: string): Promise<Job<JobMap["export"]>[]> {
-  const jobs = await instances[0]!.queues.export.getJobs(ALL_STATES, 0, -1);
-  return jobs
-    .filter((j) => j.data.campaignId === campaignId)
-    .sort((a, b) => a.data.slot.localeCompare(b.data.slot));
-}
-
-let checker: Instance;
-beforeAll(() => {
-  checker = instance();
-});
-
-afterAll(async () => {
-  await Promise.all(schedulers.map((s) => s.close()));
-  for (const i of instances) {
-    await closeQueues(i.queues);
-    await i.redis.quit();
+  function instance(): Instance {
+    const redis = connectRedis(REDIS_URL, "command");
+    const store = createStore(redis, base.prefix);
+    const inst = { redis, store, queues: createQueues(redis, store.keys) };
+    instances.push(inst);
+    return inst;
   }
-  await base.cleanup();
+  const checker = instance();
+
+  async function start(
+    inst: Instance,
+    log: Logger,
+    opts: { catchUpHours?: number; reloadMs?: number; sweepMs?: number; now?: () => Date },
+  ) {
+    const s = await startScheduler({
+      store: inst.store,
+      queues: inst.queues,
+      log,
+      catchUpHours: opts.catchUpHours ?? 1,
+      reloadMs: opts.reloadMs ?? 200,
+      sweepMs: opts.sweepMs,
+      now: opts.now,
+    });
+    schedulers.push(s);
+    return s;
+  }
+
+  async function save(...campaigns: Campaign[]) {
+    await base.store.campaigns.commit({ writes: campaigns.map((c) => base.store.campaigns.write(c)) });
+  }
+
+  async function update(c: Campaign, change: Partial<Campaign>) {
+    const previous = await base.store.campaigns.get(c.id);
+    await base.store.campaigns.commit({
+      writes: [base.store.campaigns.write({ ...c, ...change }, previous)],
+    });
+  }
+
+  async function exportJobs(campaignId: string): Promise<Job<JobMap["export"]>[]> {
+    const jobs = await checker.queues.export.getJobs(ALL_STATES, 0, -1);
+    return jobs
+      .filter((j) => j.data.campaignId === campaignId)
+      .sort((a, b) => a.data.slot.localeCompare(b.data.slot));
+  }
+
+  /** Stops every scheduler started so far (they finish what they have in flight). */
+  const stopSchedulers = () => Promise.all(schedulers.splice(0).map((s) => s.close()));
+
+  async function close() {
+    await stopSchedulers();
+    for (const i of instances) {
+      await closeQueues(i.queues);
+      await i.redis.quit();
+    }
+    await base.cleanup();
+  }
+
+  return { checker, instance, start, save, update, exportJobs, stopSchedulers, close };
+}
+
+let f: ReturnType<typeof fixture>;
+beforeEach(() => {
+  f = fixture();
 });
+afterEach(() => f.close());
 
 describe("scheduler", () => {
   it("two schedulers on one Redis: exactly one export job per slot; paused gets none; reload adds a new campaign", async () => {
@@ -112,21 +128,26 @@ describe("scheduler", () => {
       { cron: "*/2 * * * * *", timeZone: "Europe/London" },
       { paused: true },
     );
-    await save(every2, paused);
+    await f.save(every2, paused);
 
     const a = capturingLog();
     const b = capturingLog();
-    await start(instance(), a.log, {});
-    await start(instance(), b.log, {});
-    await sleep(1000);
+    await f.start(f.instance(), a.log, {});
+    await f.start(f.instance(), b.log, {});
+    // Saved after both started: only a reload (every 200 ms here) can pick it up.
     const later = aCampaign("added-later", { cron: "*/2 * * * * *", timeZone: "Asia/Baghdad" });
-    await save(later);
-    await sleep(5500);
-    await Promise.all(schedulers.splice(0).map((s) => s.close()));
+    await f.save(later);
+    await until(
+      "3 slots of every-two and 2 of added-later enqueued",
+      async () => (await f.exportJobs(every2.id)).length >= 3 && (await f.exportJobs(later.id)).length >= 2,
+      15_000,
+      100,
+    );
+    await f.stopSchedulers();
 
     const enqueued = [...a.lines, ...b.lines].filter((l) => l.msg === "export job enqueued");
     for (const c of [every2, later]) {
-      const jobs = await exportJobs(c.id);
+      const jobs = await f.exportJobs(c.id);
       const slots = jobs.map((j) => new Date(j.data.slot));
       expect(slots.length).toBeGreaterThanOrEqual(c === every2 ? 3 : 2);
       // Every even second from the first slot to the last, none missing, none twice.
@@ -140,21 +161,18 @@ describe("scheduler", () => {
       // Exactly once across both schedulers, not merely deduplicated by the job id.
       expect(enqueued.filter((l) => l.campaignId === c.id).map((l) => l.slot)).toHaveLength(jobs.length);
     }
-    expect(await exportJobs(paused.id)).toHaveLength(0);
+    expect(await f.exportJobs(paused.id)).toHaveLength(0);
     // Both schedulers fired for the slots (they raced for them), yet each slot was enqueued once.
     expect(a.lines.some((l) => l.msg === "campaign scheduled" && l.campaignId === every2.id)).toBe(true);
     expect(b.lines.some((l) => l.msg === "campaign scheduled" && l.campaignId === every2.id)).toBe(true);
 
     // Removing the job does not make the slot free again: it is remembered as done.
-    const [first] = await exportJobs(every2.id);
+    const [first] = await f.exportJobs(every2.id);
     await first!.remove();
-    const schedule = createScheduleStore(checker.redis, checker.store.keys);
+    const schedule = createScheduleStore(f.checker.redis, f.checker.store.keys);
     expect(await schedule.claim(every2.id, [new Date(first!.data.slot)], 1000)).toEqual([]);
     expect(await schedule.slotState(every2.id, new Date(first!.data.slot))).toBe("done");
-
-    // The schedulers of the next tests share the prefix: keep these campaigns quiet from here on.
-    for (const c of [every2, later]) await update(c, { paused: true });
-  }, 20_000);
+  }, 25_000);
 
   it("catch-up after downtime: only the latest missed slot, once, however many schedulers start", async () => {
     // Six months from the real one, so node-cron never fires these in real time during the test.
@@ -170,25 +188,25 @@ describe("scheduler", () => {
       { cron, timeZone: "UTC" },
       { createdAt: old, updatedAt: old, paused: true },
     );
-    await save(handled, fresh, pausedOne);
+    await f.save(handled, fresh, pausedOne);
     // Last handled slot 02:00; the schedulers were down until 06:30 (03, 04, 05, 06 missed).
-    await createScheduleStore(checker.redis, checker.store.keys).done(handled.id, at(2), 3600);
+    await createScheduleStore(f.checker.redis, f.checker.store.keys).done(handled.id, at(2), 3600);
 
     const now = () => at(6, 30);
     const a = capturingLog();
-    const s1 = await start(instance(), a.log, { catchUpHours: 24, reloadMs: 60_000, now });
+    const s1 = await f.start(f.instance(), a.log, { catchUpHours: 24, reloadMs: 60_000, now });
     const b = capturingLog();
-    await start(instance(), b.log, { catchUpHours: 2, reloadMs: 60_000, now });
+    await f.start(f.instance(), b.log, { catchUpHours: 2, reloadMs: 60_000, now });
 
-    const jobs = await exportJobs(handled.id);
+    const jobs = await f.exportJobs(handled.id);
     expect(jobs.map((j) => j.data.slot)).toEqual([at(6).toISOString()]);
     expect(jobs[0]!.id).toBe(exportJobId(handled.id, at(6)));
     const line = a.lines.find((l) => l.campaignId === handled.id && l.msg.startsWith("catch-up"));
     expect(line?.olderMissed).toBe(3);
     expect(line?.msg).toMatch(/3 older missed slot\(s\) not enqueued/);
     // No last slot: the catch-up window bounds it, and still only the latest is enqueued.
-    expect((await exportJobs(fresh.id)).map((j) => j.data.slot)).toEqual([at(6).toISOString()]);
-    expect(await exportJobs(pausedOne.id)).toHaveLength(0);
+    expect((await f.exportJobs(fresh.id)).map((j) => j.data.slot)).toEqual([at(6).toISOString()]);
+    expect(await f.exportJobs(pausedOne.id)).toHaveLength(0);
 
     // reload() picks up a campaign created meanwhile, without waiting for the poll.
     const added = aCampaign(
@@ -196,15 +214,15 @@ describe("scheduler", () => {
       { cron, timeZone: "UTC" },
       { createdAt: iso(5, 10), updatedAt: iso(5, 10) },
     );
-    await save(added);
+    await f.save(added);
     await s1.reload();
-    expect((await exportJobs(added.id)).map((j) => j.data.slot)).toEqual([at(6).toISOString()]);
+    expect((await f.exportJobs(added.id)).map((j) => j.data.slot)).toEqual([at(6).toISOString()]);
 
     // Resuming a paused campaign does not export a slot from the paused time.
-    await update(pausedOne, { paused: false, updatedAt: iso(5, 30) });
+    await f.update(pausedOne, { paused: false, updatedAt: iso(5, 30) });
     await s1.reload();
     expect(a.lines.some((l) => l.campaignId === pausedOne.id && l.msg === "campaign scheduled")).toBe(true);
-    expect(await exportJobs(pausedOne.id)).toHaveLength(0);
+    expect(await f.exportJobs(pausedOne.id)).toHaveLength(0);
   });
 
   it("a drop inside the DST gap, which node-cron skips, is enqueued by the sweep at the gap's end", async () => {
@@ -215,15 +233,22 @@ describe("scheduler", () => {
       { cron: "30 2 * 3 *", timeZone: "America/New_York" },
       { createdAt: old, updatedAt: old },
     );
-    await save(gap);
+    await f.save(gap);
     let clock = new Date("2026-03-08T06:50:00Z"); // 01:50 EST, ten minutes before the clocks jump
     const { log, lines } = capturingLog();
-    await start(instance(), log, { catchUpHours: 1, reloadMs: 60_000, sweepMs: 100, now: () => clock });
-    expect(await exportJobs(gap.id)).toHaveLength(0);
+    await f.start(f.instance(), log, { catchUpHours: 1, reloadMs: 60_000, sweepMs: 100, now: () => clock });
+    expect(await f.exportJobs(gap.id)).toHaveLength(0);
 
     clock = new Date("2026-03-08T07:00:30Z"); // 03:00:30 EDT: 02:30 never happened today
-    await sleep(500);
-    const jobs = await exportJobs(gap.id);
+    // The next sweep (every 100 ms here) sees the new time.
+    const jobs = await until(
+      "the sweep's export job",
+      async () => {
+        const found = await f.exportJobs(gap.id);
+        return found.length > 0 && found;
+      },
+      5000,
+    );
     expect(jobs.map((j) => j.data.slot)).toEqual(["2026-03-08T07:00:00.000Z"]);
     expect(lines.find((l) => l.campaignId === gap.id && l.msg === "export job enqueued")?.reason).toBe(
       "sweep",
