@@ -15,6 +15,7 @@ import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { signIn } from "../http/fixtures.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { cli } from "../support/cli.js";
+import { until } from "../support/poll.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
 import { unzip } from "../support/zip.js";
 
@@ -40,13 +41,16 @@ let dataDir: string;
 let exportDir: string;
 const seen: { where: string; body: string }[] = [];
 
-async function settle(ids: string[]) {
-  for (let i = 0; i < 400; i++) {
-    const outs = (await t.store.outputs.getMany(ids)).map((v) => v.value);
-    if (outs.every((o) => o.status !== "queued" && o.status !== "rendering")) return outs;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("renders did not settle");
+function settle(ids: string[]) {
+  return until(
+    `${ids.length} renders to settle`,
+    async () => {
+      const outs = (await t.store.outputs.getMany(ids)).map((v) => v.value);
+      return outs.every((o) => o.status !== "queued" && o.status !== "rendering") && outs;
+    },
+    20_000,
+    50,
+  );
 }
 
 beforeAll(async () => {
@@ -129,6 +133,36 @@ describe("a speaker's identity never leaks", () => {
     expect(clean.every((o) => o.status === "in_review")).toBe(true);
     expect(clean.every((o) => o.published?.attribution === "Test Defector")).toBe(true);
 
+    // The review page shows what waits for review (in_review only; it filters by campaign, locale and
+    // narrative): read it now, before the approval empties it, unfiltered and with each filter.
+    const session = await signIn(app, reviewer.token);
+    const cardsShown: Record<string, number> = {};
+    for (const query of [
+      "",
+      "?campaign=why-they-left",
+      "?locale=en",
+      "?locale=ar",
+      "?narrative=corruption",
+    ]) {
+      const page = await app.inject({
+        method: "GET",
+        url: `/review${query}`,
+        cookies: { tm_session: session.cookie },
+      });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain("Test Defector");
+      cardsShown[query] = page.body.match(/<article class="card"/g)?.length ?? 0;
+      seen.push({ where: `review page /review${query}`, body: page.body });
+    }
+    // 2 clean quotes (en, ar) × 2 formats, all narrative "corruption"; the redacted ones failed.
+    expect(cardsShown).toEqual({
+      "": 4,
+      "?campaign=why-they-left": 4,
+      "?locale=en": 2,
+      "?locale=ar": 2,
+      "?narrative=corruption": 4,
+    });
+
     const approved = await call("POST", "/api/outputs/bulk-approve", asReviewer, {
       ids: clean.map((o) => o.id),
     });
@@ -152,15 +186,6 @@ describe("a speaker's identity never leaks", () => {
       await call("GET", `/api/outputs/${o.id}`, asReviewer);
       for (const v of ["post", "caption", "alt_text"])
         await call("GET", `/api/outputs/${o.id}/text/${v}`, asReviewer);
-    }
-    const session = await signIn(app, reviewer.token);
-    for (const status of ["in_review", "approved", "exported", "failed"]) {
-      const page = await app.inject({
-        method: "GET",
-        url: `/review?status=${status}`,
-        cookies: { tm_session: session.cookie },
-      });
-      seen.push({ where: `review page ${status}`, body: page.body });
     }
     // The admin API is the one place private fields may be read.
     const admin = await addUser(t.store, "admin1", ["admin"], "test");
