@@ -14,6 +14,7 @@ import { connectRedis } from "../../src/store/redis.js";
 import { createStore, type Store } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { until } from "../support/poll.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
 
 const templates = loadTextTemplates();
@@ -24,14 +25,16 @@ let queues: Queues;
 let worker: Worker | undefined;
 const workerConn = connectRedis(REDIS_URL, "worker");
 
-async function settle(store: Store, ids: string[], timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const outs = (await store.outputs.getMany(ids)).map((v) => v.value);
-    if (outs.every((o) => o.status !== "queued" && o.status !== "rendering")) return outs;
-    if (Date.now() > deadline) throw new Error(`not settled: ${outs.map((o) => o.status).join(",")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function settle(store: Store, ids: string[], timeoutMs = 20_000) {
+  return until(
+    `${ids.length} renders to settle`,
+    async () => {
+      const outs = (await store.outputs.getMany(ids)).map((v) => v.value);
+      return outs.every((o) => o.status !== "queued" && o.status !== "rendering") && outs;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 const startWorker = () => {
@@ -192,19 +195,16 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
       },
     );
     // Kill it the moment an output is being rendered.
-    let killedWhile: string | undefined;
-    const deadline = Date.now() + 20_000;
-    while (!killedWhile && Date.now() < deadline) {
-      const rendering = (await t.store.outputs.getMany(r.outputIds)).find(
-        (v) => v.value.status === "rendering",
-      );
-      if (rendering) {
-        child.kill("SIGKILL");
-        killedWhile = rendering.value.id;
-      } else await new Promise((res) => setTimeout(res, 2));
-    }
-    expect(killedWhile).toBeDefined();
-    await new Promise((res) => child.once("exit", res));
+    const exited = new Promise((res) => child.once("exit", res));
+    const killedWhile = await until(
+      "an output being rendered",
+      async () => (await t.store.outputs.getMany(r.outputIds)).find((v) => v.value.status === "rendering"),
+      20_000,
+      2,
+    );
+    child.kill("SIGKILL");
+    expect(killedWhile.value.status).toBe("rendering");
+    await exited;
     startWorker();
     const outs = await settle(t.store, r.outputIds, 30_000);
     expect(outs.map((o) => [o.status, o.failure?.message])).toEqual(outs.map(() => ["in_review", undefined]));
