@@ -3,7 +3,7 @@ import { sleep } from "./stats.js";
 
 /**
  * Waits until `expected` outputs of the campaign have left rendering (in review, or failed), by
- * counting the store's status indexes: two SCARDs per poll, so polling costs the workers nothing.
+ * counting the store's status indexes: two ZCARDs per poll, so polling costs the workers nothing.
  * Any failed render stops the bench: a figure made of failures would mean nothing.
  */
 export async function waitRendered(
@@ -12,13 +12,10 @@ export async function waitRendered(
   expected: number,
   timeoutMs = 15 * 60_000,
 ): Promise<void> {
-  const key = (status: string) => store.keys.index("output", `campaign:${campaignId}:status:${status}`);
+  const count = (status: string) => store.outputs.count([`campaign:${campaignId}:status:${status}`]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [done, failed] = await Promise.all([
-      store.redis.scard(key("in_review")),
-      store.redis.scard(key("failed")),
-    ]);
+    const [done, failed] = await Promise.all([count("in_review"), count("failed")]);
     if (failed > 0) {
       const [first] = await store.outputs.list([`campaign:${campaignId}:status:failed`]);
       throw new Error(

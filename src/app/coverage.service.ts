@@ -1,7 +1,7 @@
 import type { Campaign, Format } from "../domain/campaign.js";
 import { notFound } from "../domain/errors.js";
 import type { Narrative } from "../domain/narrative.js";
-import type { Store } from "../store/store.js";
+import { outputCountField, quoteCountField, type Store } from "../store/store.js";
 
 export type CoverageCell = {
   narrative: Narrative;
@@ -21,27 +21,30 @@ export type Coverage = {
   cells: CoverageCell[];
 };
 
-/** Which narratives × languages × formats a campaign has material for, and which it lacks. */
+/**
+ * Which narratives × languages × formats a campaign has material for, and which it lacks. Read from
+ * the counters the store keeps in the same commits that move quotes and outputs, so the cost follows
+ * the campaign's matrix, not how many quotes and outputs are stored.
+ */
 export async function coverage(store: Store, campaignId: string): Promise<Coverage> {
   const found = await store.campaigns.get(campaignId);
   if (!found) throw notFound("campaign", campaignId);
   const c: Campaign = found.value;
-  const vetted = await store.quotes.list(["state:vetted"]);
-  const outputs = await store.outputs.list([`campaign:${campaignId}`]);
+  const [quoteCounts, outputCounts] = await Promise.all([
+    store.quotes.counts("all"),
+    store.outputs.counts(`campaign:${campaignId}`),
+  ]);
+  const n = (counts: Record<string, number>, field: string) => counts[field] ?? 0;
   const cells: CoverageCell[] = [];
   for (const narrative of c.narratives) {
     for (const locale of c.locales) {
-      const quotes = vetted.filter((q) => q.narrative === narrative && q.locale === locale).length;
+      const quotes = n(quoteCounts, quoteCountField({ vetting: { state: "vetted" }, narrative, locale }));
       for (const format of c.formats) {
-        const mine = outputs.filter(
-          (o) => o.narrative === narrative && o.locale === locale && o.format === format,
-        );
-        const approved = mine.filter((o) => o.status === "approved").length;
-        const exported = mine.filter((o) => o.status === "exported").length;
+        const cell = { narrative, locale, format };
+        const approved = n(outputCounts, outputCountField({ ...cell, status: "approved" }));
+        const exported = n(outputCounts, outputCountField({ ...cell, status: "exported" }));
         cells.push({
-          narrative,
-          locale,
-          format,
+          ...cell,
           vettedQuotes: quotes,
           approved,
           exported,

@@ -12,16 +12,65 @@ export type OutputFilter = {
   format?: string;
 };
 
-export async function listOutputs(store: Store, f: OutputFilter = {}): Promise<Output[]> {
+/** Index names for a filter: campaign and status together use their combined index. */
+function indexNames(f: OutputFilter): string[] {
   const idx: string[] = [];
-  if (f.campaignId) idx.push(`campaign:${f.campaignId}`);
-  if (f.status) idx.push(`status:${f.status}`);
+  if (f.campaignId && f.status) idx.push(`campaign:${f.campaignId}:status:${f.status}`);
+  else if (f.campaignId) idx.push(`campaign:${f.campaignId}`);
+  else if (f.status) idx.push(`status:${f.status}`);
   if (f.narrative) idx.push(`narrative:${f.narrative}`);
   if (f.locale) idx.push(`locale:${f.locale}`);
   if (f.speakerId) idx.push(`speaker:${f.speakerId}`);
   if (f.format) idx.push(`format:${f.format}`);
-  const list = await store.outputs.list(idx);
-  return list.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt) || a.id.localeCompare(b.id));
+  return idx;
+}
+
+/** Every matching output, oldest queued first. Reads them all: prefer `pageOutputs`. */
+export async function listOutputs(store: Store, f: OutputFilter = {}): Promise<Output[]> {
+  const list = await store.outputs.list(indexNames(f));
+  return list.sort((a, b) => byQueue(a, b));
+}
+
+const byQueue = (a: Output, b: Output) =>
+  a.queuedAt < b.queuedAt ? -1 : a.queuedAt > b.queuedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+export type OutputPage = { items: Output[]; nextCursor?: string; total: number };
+
+/** Cursor = position in the list's sort order (queuedAt, id): stable while outputs change state. */
+export const encodeCursor = (p: { queuedAt: string; id: string }) =>
+  Buffer.from(`${p.queuedAt}\n${p.id}`).toString("base64url");
+function decodeCursor(cursor: string): { sortKey: string; id: string } {
+  const parts = Buffer.from(cursor, "base64url").toString("utf8").split("\n");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) {
+    throw new AppError("invalid_input", "cursor is not one this API gave out", [
+      { where: "querystring", field: "cursor", message: "unknown cursor" },
+    ]);
+  }
+  return { sortKey: parts[0], id: parts[1] };
+}
+
+/**
+ * One page of matching outputs, oldest queued first, read through the store's sorted indexes from
+ * the cursor: the cost follows the page, not the store. `total` counts the matching outputs (O(1)
+ * for one filter or campaign + status; an intersection in Redis otherwise). A page can come back
+ * short of `limit` with a cursor when combined filters skip many entries; follow the cursor.
+ */
+export async function pageOutputs(
+  store: Store,
+  f: OutputFilter,
+  o: { limit: number; cursor?: string },
+): Promise<OutputPage> {
+  const idx = indexNames(f);
+  const after = o.cursor ? decodeCursor(o.cursor) : undefined;
+  const [page, total] = await Promise.all([
+    store.outputs.page(idx, { after, limit: o.limit }),
+    store.outputs.count(idx),
+  ]);
+  return {
+    items: page.items.map((v) => v.value),
+    nextCursor: page.next ? encodeCursor({ queuedAt: page.next.sortKey, id: page.next.id }) : undefined,
+    total,
+  };
 }
 
 export async function getOutput(store: Store, id: string): Promise<Output> {

@@ -1,21 +1,155 @@
 import type { Redis } from "ioredis";
+import { AppError } from "../domain/errors.js";
 import { type Batch, commitBatch, type EntityWrite } from "./commit.js";
 import type { Keys } from "./keys.js";
 
 export type Versioned<T> = { value: T; rev: number };
 
+/** A position in a sorted index: the entity's sort key, then its id. */
+export type IndexPosition = { sortKey: string; id: string };
+
+export type Page<T> = {
+  items: T[];
+  /** Where the next page starts; absent at the end. */
+  next?: IndexPosition;
+};
+
 /**
- * One kind of entity stored as a hash {data: JSON, rev}, with set indexes derived from the value.
+ * Layout version of the sorted indexes and counters. A store without this version's marker is
+ * rebuilt from its entities before its first read (see `ensureIndexes`).
+ */
+const INDEX_VERSION = "1";
+/** At most this many index entries are examined per page when several filters combine. */
+const MAX_SCAN = 20_000;
+
+type Ix = { z: [string, string][]; c: [string, string][] };
+
+/**
+ * One kind of entity stored as a hash {data: JSON, rev}, with indexes derived from the value.
  * Repositories build on this; only the index function and the parse step differ per kind.
+ *
+ * Indexes are sets, or, for a kind with a `sortKey`, sorted sets (all scores 0, members
+ * `sortKey|id`) read a page at a time from a cursor. `counters` are kept in the same atomic commit:
+ * each entity remembers which entries and counter fields it contributes, so the commit script moves
+ * only what changed and a rebuild of one entity is the same step again.
  */
 export function createEntityRepo<T extends { id: string }>(
   redis: Redis,
   keys: Keys,
   kind: string,
-  opts: { parse: (raw: unknown) => T; indexes: (value: T) => string[] },
+  opts: {
+    parse: (raw: unknown) => T;
+    indexes: (value: T) => string[];
+    sortKey?: (value: T) => string;
+    counters?: (value: T) => [name: string, field: string][];
+  },
 ) {
+  const sorted = opts.sortKey;
+  const tracked = Boolean(sorted || opts.counters);
   const keyOf = (id: string) => keys.entity(kind, id);
-  const indexKeys = (value: T) => [keys.all(kind), ...opts.indexes(value).map((n) => keys.index(kind, n))];
+  const setKeys = (value: T) => [keys.all(kind), ...opts.indexes(value).map((n) => keys.index(kind, n))];
+  const indexKey = (name: string) => (sorted ? keys.sorted(kind, name) : keys.index(kind, name));
+  const allKey = sorted ? keys.sorted(kind, "all") : keys.all(kind);
+  const member = (p: IndexPosition) => `${p.sortKey}|${p.id}`;
+  const position = (m: string): IndexPosition => {
+    const at = m.indexOf("|");
+    return { sortKey: m.slice(0, at), id: m.slice(at + 1) };
+  };
+
+  function ixOf(value: T): Ix {
+    const z: [string, string][] = [];
+    if (sorted) {
+      const m = member({ sortKey: sorted(value), id: value.id });
+      for (const name of ["all", ...opts.indexes(value)]) z.push([keys.sorted(kind, name), m]);
+    }
+    const c = (opts.counters?.(value) ?? []).map(
+      ([name, field]) => [keys.counts(kind, name), field] as [string, string],
+    );
+    return { z, c };
+  }
+  const ixKeysOf = (ix: Ix) => [...ix.z.map((e) => e[0]), ...ix.c.map((e) => e[0])];
+
+  let ready: Promise<void> | undefined;
+  /** Before the first read: rebuild the sorted indexes and counters if this store predates them. */
+  function ensureIndexes(): Promise<void> {
+    if (!tracked) return Promise.resolve();
+    ready ??= (async () => {
+      if ((await redis.get(keys.indexVersion(kind))) === INDEX_VERSION) return;
+      await rebuildIndexes();
+      await redis.set(keys.indexVersion(kind), INDEX_VERSION);
+    })().catch((err) => {
+      ready = undefined;
+      throw err;
+    });
+    return ready;
+  }
+
+  /**
+   * Recomputes every entity's sorted-index entries and counters from its stored value (entities
+   * listed in the set index of earlier versions, and in the sorted one): idempotent, safe beside
+   * live commits (each entity is redone only at the revision it was read at). Drops the set
+   * indexes a sorted kind no longer keeps. Returns how many entities were looked at.
+   */
+  async function rebuildIndexes(): Promise<number> {
+    let n = 0;
+    let legacy = false;
+    let cursor = "0";
+    do {
+      const [next, ids] = await redis.sscan(keys.all(kind), cursor, "COUNT", 500);
+      cursor = next;
+      if (ids.length) legacy = true;
+      n += await reindex(ids);
+    } while (cursor !== "0");
+    if (sorted) {
+      let from = "-";
+      for (;;) {
+        const members = await redis.zrange(allKey, from, "+", "BYLEX", "LIMIT", 0, 500);
+        if (!members.length) break;
+        n += await reindex(members.map((m) => position(m).id));
+        from = `(${members.at(-1)}`;
+      }
+      if (legacy) await dropLegacySets();
+    }
+    return n;
+  }
+
+  async function reindex(ids: string[]): Promise<number> {
+    if (!ids.length) return 0;
+    for (let attempt = 0; ; attempt++) {
+      const found = await getMany(ids);
+      const writes: EntityWrite[] = found.map((v) => {
+        const ix = ixOf(v.value);
+        return {
+          key: keyOf(v.value.id),
+          id: v.value.id,
+          expect: v.rev,
+          data: "",
+          srem: [],
+          sadd: [],
+          ix: JSON.stringify(ix),
+          ixKeys: ixKeysOf(ix),
+          reindex: true,
+        };
+      });
+      try {
+        await commitBatch(redis, keys, { writes });
+        return found.length;
+      } catch (err) {
+        // Someone changed one of them meanwhile (their commit set its entries): read again.
+        if (!(err instanceof AppError && err.code === "conflict") || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  async function dropLegacySets() {
+    let cursor = "0";
+    do {
+      const [next, found] = await redis.scan(cursor, "MATCH", `${keys.index(kind, "*")}`, "COUNT", 1000);
+      cursor = next;
+      if (found.length) await redis.unlink(...found);
+    } while (cursor !== "0");
+    await redis.unlink(keys.all(kind));
+  }
 
   async function get(id: string): Promise<Versioned<T> | undefined> {
     const [data, rev] = await redis.hmget(keyOf(id), "data", "rev");
@@ -37,24 +171,119 @@ export function createEntityRepo<T extends { id: string }>(
     return out;
   }
 
-  /** Ids in the intersection of the named indexes (all of this kind when none is named). */
+  /** Ids in the intersection of the named indexes (all of this kind when none is named), by id. */
   async function ids(indexNames: string[] = []): Promise<string[]> {
-    const setKeys = indexNames.length ? indexNames.map((n) => keys.index(kind, n)) : [keys.all(kind)];
-    const found = setKeys.length === 1 ? await redis.smembers(setKeys[0]!) : await redis.sinter(...setKeys);
-    return found.sort();
+    await ensureIndexes();
+    const ks = indexNames.length ? indexNames.map(indexKey) : [allKey];
+    if (!sorted) {
+      const found = ks.length === 1 ? await redis.smembers(ks[0]!) : await redis.sinter(...ks);
+      return found.sort();
+    }
+    const found = ks.length === 1 ? await redis.zrange(ks[0]!, 0, -1) : await redis.zinter(ks.length, ...ks);
+    return found.map((m) => position(m).id).sort();
+  }
+
+  /** How many entities are in all the named indexes: O(1) for one index. */
+  async function count(indexNames: string[] = []): Promise<number> {
+    await ensureIndexes();
+    const ks = indexNames.length ? indexNames.map(indexKey) : [allKey];
+    if (ks.length === 1) return sorted ? redis.zcard(ks[0]!) : redis.scard(ks[0]!);
+    const n = await redis.call(sorted ? "ZINTERCARD" : "SINTERCARD", ks.length, ...ks);
+    return Number(n);
+  }
+
+  /**
+   * One page of the entities in all the named indexes, in sort-key order, after `after`. The
+   * smallest named index is walked from the cursor; the others are checked by membership, so a
+   * page costs O(page) for one index and O(what is skipped) for combined ones, at most MAX_SCAN
+   * entries: a page may then come back short, with a cursor to go on from.
+   */
+  async function page(
+    indexNames: string[],
+    o: { after?: IndexPosition; limit: number },
+  ): Promise<Page<Versioned<T>>> {
+    if (!sorted) throw new Error(`${kind} has no sorted indexes`);
+    await ensureIndexes();
+    let ks = indexNames.length ? [...new Set(indexNames)].map(indexKey) : [allKey];
+    if (ks.length > 1) {
+      const pipe = redis.pipeline();
+      for (const k of ks) pipe.zcard(k);
+      const sizes = ((await pipe.exec()) ?? []).map(([err, n]) => {
+        if (err) throw err;
+        return Number(n);
+      });
+      const smallest = sizes.indexOf(Math.min(...sizes));
+      ks = [ks[smallest]!, ...ks.filter((_, i) => i !== smallest)];
+    }
+    const [primary, ...others] = ks as [string, ...string[]];
+    const chunk = others.length ? Math.min(Math.max(4 * o.limit, 200), 2000) : o.limit + 1;
+    const found: string[] = [];
+    let from = o.after ? `(${member(o.after)}` : "-";
+    let scanned = 0;
+    let lastScanned: string | undefined;
+    let more = false;
+    for (;;) {
+      const members = await redis.zrange(primary, from, "+", "BYLEX", "LIMIT", 0, chunk);
+      let keep = members;
+      if (others.length && members.length) {
+        const pipe = redis.pipeline();
+        for (const k of others) pipe.zmscore(k, ...members);
+        const replies = ((await pipe.exec()) ?? []).map(([err, scores]) => {
+          if (err) throw err;
+          return scores as (string | null)[];
+        });
+        keep = members.filter((_, i) => replies.every((r) => r[i] != null));
+      }
+      for (const m of keep) {
+        if (found.length === o.limit) {
+          more = true;
+          break;
+        }
+        found.push(m);
+      }
+      scanned += members.length;
+      lastScanned = members.at(-1);
+      if (more || members.length < chunk) break;
+      if (scanned >= MAX_SCAN) {
+        // Bounded work per request: the caller goes on from the last entry looked at.
+        more = true;
+        break;
+      }
+      from = `(${lastScanned}`;
+    }
+    const items = await getMany(found.map((m) => position(m).id));
+    const resume = found.length === o.limit ? found.at(-1) : lastScanned;
+    return { items, next: more && resume ? position(resume) : undefined };
+  }
+
+  /** The counters of one name: field → count (absent fields are 0). */
+  async function counts(name: string): Promise<Record<string, number>> {
+    await ensureIndexes();
+    const raw = await redis.hgetall(keys.counts(kind, name));
+    return Object.fromEntries(Object.entries(raw).map(([f, n]) => [f, Number(n)]));
   }
 
   /** The write that turns `previous` (or nothing) into `next`, moving it between indexes. */
   function write(next: T, previous?: Versioned<T>): EntityWrite {
-    const after = indexKeys(next);
-    const before = previous ? indexKeys(previous.value) : [];
-    return {
+    const base = {
       key: keyOf(next.id),
       id: next.id,
       expect: previous ? previous.rev : 0,
       data: JSON.stringify(next),
+    };
+    const ix = tracked ? ixOf(next) : undefined;
+    const ixFields = ix && {
+      ix: JSON.stringify(ix),
+      ixKeys: [...new Set([...(previous ? ixKeysOf(ixOf(previous.value)) : []), ...ixKeysOf(ix)])],
+    };
+    if (sorted) return { ...base, srem: [], sadd: [], ...ixFields };
+    const after = setKeys(next);
+    const before = previous ? setKeys(previous.value) : [];
+    return {
+      ...base,
       srem: before.filter((k) => !after.includes(k)),
       sadd: after.filter((k) => !before.includes(k)),
+      ...ixFields,
     };
   }
 
@@ -64,7 +293,12 @@ export function createEntityRepo<T extends { id: string }>(
     get,
     getMany,
     ids,
+    count,
+    page,
+    counts,
     write,
+    ensureIndexes,
+    rebuildIndexes,
     async list(indexNames: string[] = []): Promise<T[]> {
       return (await getMany(await ids(indexNames))).map((v) => v.value);
     },

@@ -11,6 +11,12 @@ export function createKeys(prefix: string) {
     entity: (kind: string, id: string) => `${tag}:${kind}:${id}`,
     index: (kind: string, name: string) => `${tag}:idx:${kind}:${name}`,
     all: (kind: string) => `${tag}:idx:${kind}:all`,
+    /** Sorted indexes (ZSETs, all scores 0, members `sortKey|id`): pages in order, by cursor. */
+    sorted: (kind: string, name: string) => `${tag}:zidx:${kind}:${name}`,
+    /** Counters kept in the same commits as the entities: a hash of field → count. */
+    counts: (kind: string, name: string) => `${tag}:cnt:${kind}:${name}`,
+    /** Which layout a kind's indexes have been rebuilt to. */
+    indexVersion: (kind: string) => `${tag}:ixver:${kind}`,
     audit: `${tag}:audit`,
     pattern: `${tag}:*`,
     misc: (name: string) => `${tag}:${name}`,

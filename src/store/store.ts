@@ -29,6 +29,8 @@ export function createStore(redis: Redis, prefix: string) {
         `locale:${q.locale}`,
         `speaker:${q.speakerId}`,
       ],
+      // Quotes by state × narrative × locale, for coverage without reading every quote.
+      counters: (q) => [["all", quoteCountField(q)]],
     }),
     outputs: createEntityRepo<Output>(redis, keys, "output", {
       parse: (raw) => raw as Output,
@@ -42,6 +44,10 @@ export function createStore(redis: Redis, prefix: string) {
         `narrative:${o.narrative}`,
         `format:${o.format}`,
       ],
+      // Oldest queued first, then id: the order of every listing, read a page at a time.
+      sortKey: (o) => o.queuedAt,
+      // Per campaign, status × narrative × locale × format: coverage, review filters and totals.
+      counters: (o) => [[`campaign:${o.campaignId}`, outputCountField(o)]],
     }),
     bundles: createEntityRepo<Bundle>(redis, keys, "bundle", {
       parse: (raw) => raw as Bundle,
@@ -68,6 +74,21 @@ export function createStore(redis: Redis, prefix: string) {
   };
 }
 export type Store = ReturnType<typeof createStore>;
+
+/** Counter field of an output in `outputs.counts("campaign:<id>")`. */
+export const outputCountField = (o: Pick<Output, "status" | "narrative" | "locale" | "format">) =>
+  `${o.status}|${o.narrative}|${o.locale}|${o.format}`;
+export function parseOutputCountField(field: string) {
+  const [status, narrative, locale, format] = field.split("|") as [string, string, string, string];
+  return { status, narrative, locale, format };
+}
+/** Counter field of a quote in `quotes.counts("all")`. */
+export const quoteCountField = (q: Pick<Quote, "vetting" | "narrative" | "locale">) =>
+  `${q.vetting.state}|${q.narrative}|${q.locale}`;
+export function parseQuoteCountField(field: string) {
+  const [state, narrative, locale] = field.split("|") as [string, string, string];
+  return { state, narrative, locale };
+}
 
 /** Deletes every key under the prefix (tests and `testimony reset`); SCAN, never KEYS. */
 export async function deleteAllKeys(redis: Redis, prefix: string): Promise<number> {

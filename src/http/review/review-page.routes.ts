@@ -1,12 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { coverage } from "../../app/coverage.service.js";
-import { getOutput, listOutputs } from "../../app/review.service.js";
+import { getOutput } from "../../app/review.service.js";
 import type { Campaign } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
 import type { Output } from "../../domain/output.js";
 import type { Quote } from "../../domain/quote.js";
 import { can } from "../../domain/user.js";
+import { parseOutputCountField } from "../../store/store.js";
 import { readCard } from "../card-file.js";
 import type { HttpDeps } from "../deps.js";
 import { idParam } from "../schemas.js";
@@ -49,15 +50,37 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
   app.get("/review", { config: session("read"), schema: { querystring: pageQuery } }, async (req, reply) => {
     const q = req.query as z.output<typeof pageQuery>;
     const user = req.user!;
-    const all = await listOutputs(store, { status: "in_review" });
-    const matching = all.filter(
-      (o) =>
-        (!q.campaign || o.campaignId === q.campaign) &&
-        (!q.locale || o.locale === q.locale) &&
-        (!q.narrative || o.narrative === q.narrative),
-    );
-    const shown = matching.slice(0, MAX_CARDS);
     const campaigns = new Map<string, Campaign>((await store.campaigns.list()).map((c) => [c.id, c]));
+    // What waits for review, per campaign × narrative × locale × format, from the store's counters:
+    // filter choices and the total cost the number of campaigns and cells, not of outputs.
+    const waiting = (
+      await Promise.all(
+        [...campaigns.keys()].map(async (campaignId) =>
+          Object.entries(await store.outputs.counts(`campaign:${campaignId}`)).map(([field, n]) => ({
+            campaignId,
+            ...parseOutputCountField(field),
+            n,
+          })),
+        ),
+      )
+    )
+      .flat()
+      .filter((c) => c.status === "in_review" && c.n > 0);
+    const total = waiting
+      .filter(
+        (c) =>
+          (!q.campaign || c.campaignId === q.campaign) &&
+          (!q.locale || c.locale === q.locale) &&
+          (!q.narrative || c.narrative === q.narrative),
+      )
+      .reduce((sum, c) => sum + c.n, 0);
+    // One page of cards, oldest first, through the sorted indexes.
+    const index = q.campaign ? [`campaign:${q.campaign}:status:in_review`] : ["status:in_review"];
+    if (q.locale) index.push(`locale:${q.locale}`);
+    if (q.narrative) index.push(`narrative:${q.narrative}`);
+    const shown = (await store.outputs.page(index, { limit: MAX_CARDS })).items
+      .map((v) => v.value)
+      .filter((o) => o.status === "in_review");
     const quoteIds = [...new Set(shown.map((o) => o.quoteId))];
     const quotes = new Map<string, Quote>(
       (await store.quotes.getMany(quoteIds)).map((v) => [v.value.id, v.value]),
@@ -78,11 +101,11 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
       canReview,
       cards: shown.map((o) => cardView(o, ctx)),
       shown: shown.length,
-      total: matching.length,
-      single: matching.length === 1,
-      truncated: matching.length > shown.length,
+      total,
+      single: total === 1,
+      truncated: total > shown.length,
       filtered: Boolean(q.campaign || q.locale || q.narrative),
-      filters: filterOptions(all, campaigns, q),
+      filters: filterOptions(waiting, campaigns, q),
       coverage: await Promise.all(
         [...campaigns.keys()]
           .filter((id) => !q.campaign || id === q.campaign)

@@ -76,7 +76,11 @@ export function cardView(o: Output, ctx: CardContext) {
 export type Filters = { campaign?: string; locale?: string; narrative?: string };
 
 /** Filter choices come from what is waiting, so no choice leads to an empty page. */
-export function filterOptions(all: Output[], campaigns: Map<string, Campaign>, f: Filters) {
+export function filterOptions(
+  all: { campaignId: string; locale: string; narrative: string }[],
+  campaigns: Map<string, Campaign>,
+  f: Filters,
+) {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
   return {
     campaigns: uniq(all.map((o) => o.campaignId)).map((v) => ({

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { retryOutput, retryOutputs } from "../../app/retry-outputs.service.js";
-import { bulkApprove, decide, getOutput, listOutputs } from "../../app/review.service.js";
+import { bulkApprove, decide, getOutput, pageOutputs } from "../../app/review.service.js";
 import { FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
 import { NARRATIVES } from "../../domain/narrative.js";
-import { OUTPUT_STATES, type Output } from "../../domain/output.js";
+import { OUTPUT_STATES } from "../../domain/output.js";
 import { readCard } from "../card-file.js";
 import type { AppDeps } from "../deps.js";
 import { apiRoute } from "../route.js";
@@ -31,18 +31,6 @@ const bulkResult = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 
-/** Cursor = position in the list's sort order (queuedAt, id): stable while outputs change state. */
-const encodeCursor = (o: Output) => Buffer.from(`${o.queuedAt}\n${o.id}`).toString("base64url");
-function decodeCursor(cursor: string): [string, string] {
-  const parts = Buffer.from(cursor, "base64url").toString("utf8").split("\n");
-  if (parts.length !== 2 || !parts[0] || !parts[1]) {
-    throw new AppError("invalid_input", "cursor is not one this API gave out", [
-      { where: "querystring", field: "cursor", message: "unknown cursor" },
-    ]);
-  }
-  return [parts[0], parts[1]];
-}
-
 const retryResult = bulkResult.extend({
   was: z.object({ reason: z.string(), message: z.string() }).optional(),
 });
@@ -59,27 +47,19 @@ export function outputsRoutes(app: FastifyInstance, deps: AppDeps) {
     permission: "read",
     schema: { querystring: listQuery, response: { 200: page } },
     handler: async ({ query }) => {
-      const all = await listOutputs(store, {
-        campaignId: query.campaign,
-        status: query.status,
-        narrative: query.narrative,
-        locale: query.locale,
-        speakerId: query.speaker,
-        format: query.format,
-      });
-      let start = 0;
-      if (query.cursor) {
-        const [at, id] = decodeCursor(query.cursor);
-        start = all.findIndex((o) => o.queuedAt > at || (o.queuedAt === at && o.id > id));
-        if (start < 0) start = all.length;
-      }
-      const items = all.slice(start, start + query.limit);
-      const more = start + query.limit < all.length;
-      return {
-        items: items.map(toOutputView),
-        nextCursor: more && items.length ? encodeCursor(items.at(-1)!) : undefined,
-        total: all.length,
-      };
+      const page = await pageOutputs(
+        store,
+        {
+          campaignId: query.campaign,
+          status: query.status,
+          narrative: query.narrative,
+          locale: query.locale,
+          speakerId: query.speaker,
+          format: query.format,
+        },
+        { limit: query.limit, cursor: query.cursor },
+      );
+      return { ...page, items: page.items.map(toOutputView) };
     },
   });
 
