@@ -59,6 +59,16 @@ function inkBox({ data, width, height }: Raw, bg: readonly number[] = BG) {
   return { left, top, right, bottom };
 }
 
+/** How many pixels are not the solid background (text, mark, rule). */
+function inkPixels({ data }: Raw, bg: readonly number[] = BG) {
+  let n = 0;
+  for (let i = 0; i < data.length; i += 3) {
+    if (Math.abs(data[i]! - bg[0]!) + Math.abs(data[i + 1]! - bg[1]!) + Math.abs(data[i + 2]! - bg[2]!) > 12)
+      n++;
+  }
+  return n;
+}
+
 /** Mean absolute difference per channel, and the share of pixels with a channel off by more than 32. */
 function compare(a: Raw, b: Raw) {
   expect([a.width, a.height]).toEqual([b.width, b.height]);
@@ -94,9 +104,20 @@ describe("renderCard: sizes and metadata", () => {
 });
 
 describe("renderCard: fitting", () => {
-  it("uses a 40- and a 900-character quote", () => {
-    expect(SHORT).toHaveLength(40);
-    expect(LONG).toHaveLength(900);
+  it("a 40- and a 900-character quote both render; the long one smaller, with more ink", async () => {
+    expect([SHORT.length, LONG.length]).toEqual([40, 900]);
+    const short = await renderCard(input({ quote: SHORT }));
+    const long = await renderCard(input({ quote: LONG }));
+    const { quote } = layoutFor("square");
+    // The short quote grows to the format's largest size; the long one shrinks but stays readable.
+    expect(short.fontSize).toBe(quote.maxSize);
+    expect(long.fontSize).toBeLessThan(short.fontSize);
+    expect(long.fontSize).toBeGreaterThanOrEqual(MIN_QUOTE_PX);
+    const [a, b] = [await decode(short.bytes), await decode(long.bytes)];
+    expect([a.width, a.height, b.width, b.height]).toEqual([1080, 1080, 1080, 1080]);
+    expect(compare(a, b).farShare).toBeGreaterThan(0.02);
+    // 22 times the characters at a smaller size: clearly more text drawn, not the short card again.
+    expect(inkPixels(b)).toBeGreaterThan(2 * inkPixels(a));
   });
 
   for (const format of FORMAT_NAMES) {
@@ -125,9 +146,24 @@ describe("renderCard: fitting", () => {
     expect((error as CardError).message).toBe(`quote cannot fit in landscape at ≥ ${MIN_QUOTE_PX} px`);
   });
 
-  it("leaves hashtags off rather than failing when a campaign has more than fit", async () => {
+  it("leaves the last hashtags off rather than failing when a campaign has more than fit", async () => {
     const hashtags = Array.from({ length: 30 }, (_, i) => `#DefectorVoicesNumber${i}`);
-    await expect(renderCard(input({ hashtags }))).resolves.toBeDefined();
+    const card = await renderCard(input({ hashtags }));
+    expect([card.width, card.height, card.encoding]).toEqual([1080, 1080, "png"]);
+    const raw = await decode(card.bytes);
+    const safe = layoutFor("square").safe;
+    const box = inkBox(raw);
+    expect(box.bottom).toBeLessThan(safe.top + safe.height);
+    expect(box.right).toBeLessThan(safe.left + safe.width);
+    // The card is the one the first few hashtags alone give: the first ones drawn, the rest left off.
+    let kept = 0;
+    for (let n = hashtags.length - 1; n > 0 && !kept; n--) {
+      if ((await renderCard(input({ hashtags: hashtags.slice(0, n) }))).bytes.equals(card.bytes)) kept = n;
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(hashtags.length);
+    const bare = await decode((await renderCard(input({ hashtags: [] }))).bytes);
+    expect(compare(raw, bare).farShare).toBeGreaterThan(0);
   });
 
   it("is deterministic", async () => {
