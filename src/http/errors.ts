@@ -2,7 +2,6 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, ERRORS, type ErrorCode, type ErrorDetail } from "../domain/errors.js";
 import { issueDetails } from "./zod.js";
 
-
 export type ErrorBody = {
   error: ErrorCode;
   message: string;
@@ -33,11 +32,14 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
     return { status: 400, body: { error: "invalid_input", message, details } };
   }
   if (isStoreUnavailable(err)) {
+    const oom = /^OOM\b/.test((err as Error).message ?? "");
     return {
       status: 503,
       body: {
         error: "unavailable",
-        message: "the store (Redis) is unreachable; try again shortly",
+        message: oom
+          ? "the store (Redis) is out of memory and refuses writes; nothing was changed; try again shortly"
+          : "the store (Redis) is unreachable; try again shortly",
         details: [],
       },
     };
@@ -52,10 +54,14 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
   };
 }
 
-/** ioredis gives up on a command while Redis is down: that is a 503 to retry, not a bug (500). */
+/**
+ * ioredis gives up on a command while Redis is down, and Redis out of memory (maxmemory, noeviction)
+ * refuses writes with "OOM ...": both are a 503 to retry, not a bug (500).
+ */
 function isStoreUnavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string };
   return (
+    /^OOM\b/.test(e?.message ?? "") ||
     e?.name === "MaxRetriesPerRequestError" ||
     e?.code === "ECONNREFUSED" ||
     e?.code === "ECONNRESET" ||

@@ -1,9 +1,13 @@
 import type { FastifyInstance } from "fastify";
+import { probeWrite } from "../store/health.store.js";
 import type { Store } from "../store/store.js";
 
 const PING_TIMEOUT_MS = 2000;
 
-/** 200 when Redis answers a PING in time, else 503: what a load balancer or orchestrator needs. */
+/**
+ * 200 when Redis answers a PING and accepts a write in time; 503 `degraded` with Redis's reason when it
+ * answers but refuses writes (out of memory, read-only); 503 `unavailable` when it does not answer.
+ */
 export function healthRoutes(app: FastifyInstance, store: Store) {
   app.register(async (scope) => healthRoute(scope, store));
 }
@@ -12,11 +16,20 @@ function healthRoute(app: FastifyInstance, store: Store) {
   app.get("/health", { config: { access: { auth: "public" } } }, async (req, reply) => {
     const started = Date.now();
     try {
-      await Promise.race([
-        store.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), PING_TIMEOUT_MS).unref()),
-      ]);
-      return { status: "ok", redis: { ok: true, ms: Date.now() - started } };
+      let timer: NodeJS.Timeout | undefined;
+      const refused = await Promise.race([
+        store.redis.ping().then(() => probeWrite(store.redis, store.keys)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("timeout")), PING_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (refused) {
+        req.log.warn({ reason: refused }, "health check: Redis refuses writes");
+        return reply
+          .code(503)
+          .send({ status: "degraded", redis: { ok: false, writable: false, reason: refused } });
+      }
+      return { status: "ok", redis: { ok: true, writable: true, ms: Date.now() - started } };
     } catch (err) {
       req.log.warn({ err: (err as Error).message }, "health check: Redis unavailable");
       return reply

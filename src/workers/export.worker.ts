@@ -4,12 +4,14 @@ import { AppError } from "../domain/errors.js";
 import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
 import type { BlockingRedis } from "../store/redis.js";
+import { type BackoffOptions, backOffOnRedisErrors } from "./redis-backoff.js";
 
 /** Thin: one export job is one campaign slot; conflicts retry, a missing campaign does not. */
 export function createExportWorker(
   deps: ExportDeps,
   connection: BlockingRedis,
   keys: Keys,
+  opts: { backoff?: BackoffOptions } = {},
 ): Worker<JobMap["export"], string> {
   const worker = new Worker<JobMap["export"], string>(
     "export",
@@ -32,6 +34,6 @@ export function createExportWorker(
     // One export at a time per process: bundles are I/O bound and must not race each other's reservations.
     { connection: connection as ConnectionOptions, prefix: keys.bullPrefix, concurrency: 1 },
   );
-  worker.on("error", (err) => deps.log.error({ err }, "export worker error"));
+  backOffOnRedisErrors(worker, deps.log, "export worker", opts.backoff);
   return worker;
 }

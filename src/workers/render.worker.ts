@@ -3,13 +3,14 @@ import { type RenderDeps, RenderFailure, renderOutput } from "../app/render.serv
 import type { JobMap } from "../queues/queues.js";
 import type { Keys } from "../store/keys.js";
 import type { BlockingRedis } from "../store/redis.js";
+import { type BackoffOptions, backOffOnRedisErrors } from "./redis-backoff.js";
 
 /** Thin: parse the job, call the render use case, turn a permanent failure into UnrecoverableError. */
 export function createRenderWorker(
   deps: RenderDeps,
   connection: BlockingRedis,
   keys: Keys,
-  opts: { concurrency: number; lockDuration?: number; stalledInterval?: number },
+  opts: { concurrency: number; lockDuration?: number; stalledInterval?: number; backoff?: BackoffOptions },
 ): Worker<JobMap["render"], string> {
   const worker = new Worker<JobMap["render"], string>(
     "render",
@@ -37,6 +38,6 @@ export function createRenderWorker(
       ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
     },
   );
-  worker.on("error", (err) => deps.log.error({ err }, "render worker error"));
+  backOffOnRedisErrors(worker, deps.log, "render worker", opts.backoff);
   return worker;
 }

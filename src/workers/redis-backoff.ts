@@ -1,0 +1,86 @@
+import type { Worker } from "bullmq";
+import type { Logger } from "../logger.js";
+
+/** Redis refusing or failing a command: out of memory, a reply error (READONLY, MISCONF, LOADING), or gone. */
+export function redisFault(err: unknown): "oom" | "unreachable" | "refused" | undefined {
+  const e = err as { name?: string; code?: string; message?: string } | undefined;
+  const message = e?.message ?? "";
+  if (/^OOM\b/.test(message) || message.includes("used memory > 'maxmemory'")) return "oom";
+  if (
+    e?.name === "MaxRetriesPerRequestError" ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"].includes(
+      e?.code ?? "",
+    ) ||
+    /Connection is closed|Stream isn't writeable|Command timed out/.test(message)
+  )
+    return "unreachable";
+  if (e?.name === "ReplyError" || /^(READONLY|MISCONF|LOADING|NOSCRIPT|BUSY)\b/.test(message))
+    return "refused";
+  return undefined;
+}
+
+/** Exponential delays: base, 2×, 4×, ... up to max; reset after a success. */
+export function exponentialBackoff(opts: { baseMs: number; maxMs: number }) {
+  let n = 0;
+  return {
+    next: () => Math.min(opts.maxMs, opts.baseMs * 2 ** n++),
+    reset: () => {
+      n = 0;
+    },
+    get failures() {
+      return n;
+    },
+  };
+}
+
+export type BackoffOptions = { baseMs?: number; maxMs?: number };
+
+/**
+ * BullMQ's fetch loop retries a command Redis refuses (out of memory above all) at once, forever: a
+ * render worker wrote ~2,500 error lines a second. This pauses the worker locally on such an error and
+ * resumes it after an exponential delay (1 s, 2 s, ... 30 s), logging one line per interval with how
+ * many errors it saw; the first job that completes or fails normally resets it, with one line saying so.
+ */
+export function backOffOnRedisErrors(worker: Worker, log: Logger, what: string, opts: BackoffOptions = {}) {
+  const backoff = exponentialBackoff({ baseMs: opts.baseMs ?? 1000, maxMs: opts.maxMs ?? 30_000 });
+  let timer: NodeJS.Timeout | undefined;
+  let seen = 0;
+  let closing = false;
+  let lastError = "";
+
+  const resume = () => {
+    timer = undefined;
+    if (!closing) void worker.resume();
+  };
+
+  worker.on("error", (err) => {
+    seen++;
+    lastError = (err as Error).message;
+    if (closing || timer) return; // already backing off: counted, logged with the next interval
+    const fault = redisFault(err);
+    if (!fault) {
+      log.error({ err }, `${what} error`);
+      return;
+    }
+    const delayMs = backoff.next();
+    log.warn(
+      { fault, errors: seen, retryInMs: delayMs, lastError },
+      `${what}: Redis ${fault === "oom" ? "is out of memory" : fault === "unreachable" ? "is unreachable" : "refuses commands"}; pausing, then retrying`,
+    );
+    seen = 0;
+    void worker.pause(true).catch(() => undefined);
+    timer = setTimeout(resume, delayMs);
+  });
+  const recovered = () => {
+    if (backoff.failures === 0) return;
+    log.info({ afterIntervals: backoff.failures }, `${what}: Redis accepts work again`);
+    backoff.reset();
+  };
+  worker.on("completed", recovered);
+  worker.on("failed", recovered);
+  worker.on("closing", () => {
+    closing = true;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  });
+}
