@@ -127,13 +127,27 @@ export async function startScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   }
   // A tick is skipped while the previous one of its kind is still queued, so a slow Redis cannot
   // pile up reloads behind each other.
+  // After a failure (Redis out of memory or gone), ticks are skipped for 2, 4, 8 ... up to 32 intervals
+  // (at most 5 minutes): one log line per attempt, with how many failed in a row.
   const every = (ms: number, what: string, work: () => Promise<void>) => {
     let busy = false;
+    let failures = 0;
+    let notBefore = 0;
     return setInterval(() => {
-      if (busy) return;
+      if (busy || Date.now() < notBefore) return;
       busy = true;
       work()
-        .catch((err: unknown) => log.error({ err }, `${what} failed`))
+        .then(() => {
+          if (failures > 0) log.info({ failures }, `${what} works again`);
+          failures = 0;
+          notBefore = 0;
+        })
+        .catch((err: unknown) => {
+          failures++;
+          const backoffMs = Math.min(300_000, ms * 2 ** Math.min(failures, 5));
+          notBefore = Date.now() + backoffMs;
+          log.error({ err, failures, retryInMs: backoffMs }, `${what} failed; backing off`);
+        })
         .finally(() => {
           busy = false;
         });
