@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Redis answers at REDIS_URL (default redis://127.0.0.1:6379).
-# If none answers: start the local redis-server with its data under DATA_DIR (AOF on, noeviction);
+# If none answers: start the local redis-server with its data under DATA_DIR (AOF on with
+# appendfsync always, so an acknowledged write survives a power loss; noeviction);
+# if one answers with AOF off, say so (testimony itself refuses to start its long-running roles on it
+# unless ALLOW_VOLATILE_REDIS=1);
 # if there is no redis-server and we are root with apt-get, install it first.
 set -euo pipefail
 url="${REDIS_URL:-redis://127.0.0.1:6379}"
@@ -19,6 +22,15 @@ answers() {
 
 if answers; then
   echo "redis: reachable at $host:$port"
+  if command -v redis-cli >/dev/null 2>&1; then
+    aof="$(redis-cli -h "$host" -p "$port" config get appendonly 2>/dev/null | sed -n 2p || true)"
+    fsync="$(redis-cli -h "$host" -p "$port" config get appendfsync 2>/dev/null | sed -n 2p || true)"
+    if [ "$aof" = "no" ]; then
+      echo "redis: warning: AOF is off (appendonly no): a Redis restart loses acknowledged approvals and withdrawals; testimony start refuses it unless ALLOW_VOLATILE_REDIS=1" >&2
+    elif [ -n "$fsync" ] && [ "$fsync" != "always" ]; then
+      echo "redis: warning: appendfsync $fsync: a power loss can lose the last second of acknowledged writes; appendfsync always keeps them" >&2
+    fi
+  fi
   exit 0
 fi
 
@@ -48,7 +60,7 @@ mkdir -p "$data_dir"
 data_abs="$(cd "$data_dir" && pwd)"
 echo "redis: starting redis-server on $host:$port (data in $data_abs)"
 redis-server --daemonize yes --bind "$host" --port "$port" --dir "$data_abs" \
-  --appendonly yes --appendfsync everysec --maxmemory-policy noeviction \
+  --appendonly yes --appendfsync always --maxmemory-policy noeviction \
   --save "" --logfile "$data_abs/redis.log" --pidfile "$data_abs/redis.pid"
 for _ in $(seq 1 50); do
   if answers; then echo "redis: up"; exit 0; fi
