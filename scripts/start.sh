@@ -7,27 +7,41 @@ bash scripts/ensure-redis.sh
 npm run --silent build
 cli() { node dist/cli/main.js "$@"; }
 
+# Demo accounts: made (or given a fresh token) by the operator, who holds the Redis URL.
+token_of() {
+  local name="$1" role="$2" line
+  if cli users list --json | grep -q "\"id\": \"$name\""; then
+    line="$(cli users token "$name")"
+  else
+    line="$(cli users add "$name" --role "$role" | head -n 1)"
+  fi
+  echo "${line##*token: }"
+}
+STAFF_TOKEN="$(token_of demo-staff staff)"
+REVIEWER_TOKEN="$(token_of demo-reviewer reviewer)"
+ADMIN_TOKEN="$(token_of demo-admin admin)"
+staff() { TESTIMONY_TOKEN="$STAFF_TOKEN" cli "$@"; }
+
 if [ "$(cli campaigns list --json)" = "[]" ]; then
-  echo "== empty store: importing the sample data"
-  cli speakers import assets/sample/speakers.csv --as demo-staff
-  cli quotes import assets/sample/quotes.csv --as demo-staff
-  cli campaigns create assets/sample/campaign.json --as demo-staff
+  echo "== empty store: importing the sample data as demo-staff"
+  staff speakers import assets/sample/speakers.csv
+  staff quotes import assets/sample/quotes.csv
+  staff campaigns create assets/sample/campaign.json
   for id in $(cli quotes list --state pending --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(q=>q.id).join(" ")))'); do
-    cli quotes vet "$id" --as demo-staff --note "sample data, vetted for the demo"
+    staff quotes vet "$id" --note "sample data, vetted for the demo"
   done
 fi
-cli users list --json | grep -q '"id": "demo-staff"' || cli users add demo-staff --role staff --as setup >/dev/null
-cli users list --json | grep -q '"id": "demo-reviewer"' || cli users add demo-reviewer --role reviewer --as setup >/dev/null
-cli users list --json | grep -q '"id": "demo-admin"' || cli users add demo-admin --role admin --as setup >/dev/null
 
 echo "== queueing the sample campaign as demo-staff"
-cli queue why-they-left --as demo-staff --no-wait
+staff queue why-they-left --no-wait
 
 port="${PORT:-8080}"; host="${HOST:-127.0.0.1}"
 echo
-echo "Review page:  http://$host:$port/review   (sign in with the reviewer token below)"
-echo "Reviewer token (demo-reviewer): $(cli users token demo-reviewer --as setup | sed 's/.*token: //')"
-echo "Admin token (demo-admin, for /admin/queues): $(cli users token demo-admin --as setup | sed 's/.*token: //')"
-echo "After approving cards: node dist/cli/main.js export why-they-left --now --as demo-reviewer"
+echo "Review page:  ${PUBLIC_URL:-http://$host:$port}/review   (sign in with the reviewer token below)"
+echo "Reviewer token (demo-reviewer): $REVIEWER_TOKEN"
+echo "Admin token (demo-admin, for /admin/queues): $ADMIN_TOKEN"
+echo "Staff token (demo-staff, imports, queues and drops): $STAFF_TOKEN"
+echo "After approving cards, drop them now as demo-staff:"
+echo "  TESTIMONY_TOKEN=$STAFF_TOKEN node dist/cli/main.js export why-they-left --now"
 echo
 exec node dist/cli/main.js start
