@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { FastifyInstance, RouteOptions } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Output } from "../../src/domain/output.js";
 import { PERMISSIONS, type Permission, type Role } from "../../src/domain/user.js";
 import type { RouteConfig } from "../../src/http/access.js";
@@ -94,7 +94,8 @@ describe("review decisions through the API", () => {
   let a: Output;
   let b: Output;
   let own: Output;
-  beforeAll(async () => {
+  // Fresh outputs for each test, so each runs alone and in any order.
+  beforeEach(async () => {
     a = await makeOutput(h);
     b = await makeOutput(h);
     own = await makeOutput(h, { queuedBy: "dual1" });
@@ -182,17 +183,20 @@ describe("review decisions through the API", () => {
   });
 
   it("bulk approval reports each output on its own", async () => {
-    const c = await makeOutput(h);
+    const decided = await makeOutput(h, {
+      status: "approved",
+      decisions: [{ decision: "approved", by: "rev1", at: "2026-01-01T00:00:00.000Z" }],
+    });
     const res = await app.inject({
       method: "POST",
       url: "/api/outputs/bulk-approve",
       headers: users.reviewer.auth,
-      payload: { ids: [c.id, a.id, "o-missing"] },
+      payload: { ids: [a.id, decided.id, "o-missing"] },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().results).toEqual([
-      { id: c.id, ok: true, status: "approved" },
-      { id: a.id, ok: false, error: { code: "invalid_state", message: expect.any(String) } },
+      { id: a.id, ok: true, status: "approved" },
+      { id: decided.id, ok: false, error: { code: "invalid_state", message: expect.any(String) } },
       {
         id: "o-missing",
         ok: false,
