@@ -1,6 +1,7 @@
 // Fault drills, apart from `npm test`: each starts its own redis-server, breaks something on purpose
 // and checks a promise. Exits 1 if any promise broke. `npm run drill`, or `tsx drill/run-all.ts 3 5`.
 import { decisionRace } from "./decision-race.drill.js";
+import { exportFullDisk } from "./export-full-disk.drill.js";
 import { exportKill } from "./export-kill.drill.js";
 import { redisKillApprovals } from "./redis-kill-approvals.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
@@ -8,7 +9,14 @@ import { renderWorkerKill } from "./render-worker-kill.drill.js";
 import type { Drill } from "./support/drill.js";
 import { print, Report } from "./support/report.js";
 
-const DRILLS: Drill[] = [renderWorkerKill, redisRestart, redisKillApprovals, exportKill, decisionRace];
+const DRILLS: Drill[] = [
+  renderWorkerKill,
+  redisRestart,
+  redisKillApprovals,
+  exportKill,
+  decisionRace,
+  exportFullDisk,
+];
 const DRILL_TIMEOUT_MS = 120_000;
 
 const only = process.argv.slice(2).map(Number).filter(Boolean);

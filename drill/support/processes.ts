@@ -36,6 +36,7 @@ export type NodeChild = {
   /** Resolves with the exit code or signal; settles once. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stdout(): string;
+  stderr(): string;
 };
 
 /** `node --import tsx FILE ARGS`, stdout kept in memory, both streams copied to logFile. */
@@ -44,8 +45,13 @@ export function spawnTsx(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; logFile: string },
 ): NodeChild {
+  return spawnNode(["--import", "tsx", file, ...args], opts);
+}
+
+/** `node ARGV` from the repository root, both streams kept in memory and copied to logFile. */
+export function spawnNode(argv: string[], opts: { env?: NodeJS.ProcessEnv; logFile: string }): NodeChild {
   const child = track(
-    spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -53,18 +59,22 @@ export function spawnTsx(
   );
   const log = createWriteStream(opts.logFile, { flags: "a" });
   let out = "";
+  let err = "";
   child.stdout!.on("data", (c: Buffer) => {
     out += c.toString();
     log.write(c);
   });
-  child.stderr!.on("data", (c: Buffer) => log.write(c));
+  child.stderr!.on("data", (c: Buffer) => {
+    err += c.toString();
+    log.write(c);
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => {
+    child.once("close", (code, signal) => {
       log.end();
       resolve({ code, signal });
     }),
   );
-  return { child, logFile: opts.logFile, exited, stdout: () => out };
+  return { child, logFile: opts.logFile, exited, stdout: () => out, stderr: () => err };
 }
 
 /** The last lines of a log file, for a FAIL's evidence. */
