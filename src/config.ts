@@ -30,6 +30,7 @@ const configSchema = z.object({
     .string()
     .refine((v) => /^tm_[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{32}$/.test(v.trim()), "must be an API token (tm_…)")
     .optional(),
+  ALLOW_VOLATILE_REDIS: z.enum(["0", "1", "true", "false"]).default("0"),
   CATCH_UP_HOURS: z.coerce
     .number()
     .min(0)
@@ -49,6 +50,8 @@ export type Config = {
   catchUpHours: number;
   /** Bearer token /metrics asks for; unset, /metrics answers loopback clients only. */
   metricsToken?: string;
+  /** Let the long-running roles run on a Redis without AOF (tests, a shared development Redis). */
+  allowVolatileRedis: boolean;
   /** The CLI's identity: the API token of the account a command acts as. */
   token?: string;
 };
@@ -78,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catchUpHours: c.CATCH_UP_HOURS,
     metricsToken: c.METRICS_TOKEN,
     token: c.TESTIMONY_TOKEN?.trim(),
+    allowVolatileRedis: c.ALLOW_VOLATILE_REDIS === "1" || c.ALLOW_VOLATILE_REDIS === "true",
   };
 }

@@ -1,9 +1,13 @@
 import type { Worker } from "bullmq";
+import { recoverDrops } from "./app/export.service.js";
 import type { Config } from "./config.js";
+import { AppError } from "./domain/errors.js";
+import { persistenceVerdict } from "./domain/persistence.js";
 import { closeRedis, type Owner } from "./lifecycle/owner.js";
 import type { Logger } from "./logger.js";
 import { closeQueues, createQueues, type Queues } from "./queues/queues.js";
 import { loadTextTemplates, type TextTemplates } from "./render/text/text.render.js";
+import { readPersistence } from "./store/persistence.js";
 import {
   type BlockingRedis,
   type CommandRedis,
@@ -109,6 +113,18 @@ export function openRuntime(
         exportDir: config.exportDir,
         log,
       };
+      // Drops a crashed exporter left unfinished are completed or released before new ones run.
+      void recoverDrops({ ...deps, store }, "export-worker")
+        .then((found) => {
+          if (found.length)
+            log.info({ recovered: found }, `recovered ${found.length} unfinished drop(s) at start`);
+        })
+        .catch((err) =>
+          log.warn(
+            { err: (err as Error).message },
+            "recovering unfinished drops failed; the next drop retries",
+          ),
+        );
       return ownWorker("export worker", createExportWorker(deps, conn, store.keys));
     },
   };
@@ -126,8 +142,10 @@ export async function waitForRedis(rt: Runtime, signal: AbortSignal): Promise<bo
       await reachRedis(rt.redis, rt.config.redisUrl, REDIS_DEADLINE_MS);
       if (attempt > 1) rt.log.info({ redis: url, attempts: attempt }, "Redis answers: starting");
       await warnUnlessNoEviction(rt.redis, rt.log);
+      await requireDurableRedis(rt);
       return true;
     } catch (err) {
+      if (err instanceof AppError && err.code !== "unavailable") throw err;
       rt.log.warn(
         { redis: url, attempt, retryInMs: delay },
         `${(err as Error).message.split(". Start")[0]}; retrying in ${delay / 1000} s`,
@@ -144,4 +162,17 @@ export async function waitForRedis(rt: Runtime, signal: AbortSignal): Promise<bo
     }
   }
   return false;
+}
+
+/**
+ * States the persistence found, and refuses a Redis without AOF (a restart would lose approvals and
+ * consent withdrawals) unless ALLOW_VOLATILE_REDIS=1 says it is volatile on purpose.
+ */
+async function requireDurableRedis(rt: Runtime): Promise<void> {
+  const verdict = persistenceVerdict(await readPersistence(rt.redis), {
+    allowVolatile: rt.config.allowVolatileRedis,
+  });
+  if (verdict.level === "refuse") throw new AppError("invalid_state", verdict.message);
+  if (verdict.level === "warn") rt.log.warn(verdict.message);
+  else rt.log.info(verdict.message);
 }

@@ -58,6 +58,8 @@ export async function openWorld(runId: string, runRoot: string, name: string): P
       LOG_LEVEL: "warn",
       // No catch-up drop may fire while we measure: drops happen only when the bench asks.
       CATCH_UP_HOURS: "0",
+      // The machine's development Redis keeps nothing on disk; the bench measures, it keeps no data.
+      ALLOW_VOLATILE_REDIS: "1",
       ...extra,
     }),
     async dispose() {

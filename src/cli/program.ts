@@ -89,14 +89,16 @@ async function reportError(err: unknown, ctx: CliContext): Promise<number> {
     io.err(`error: ${err.message}\n`);
     return ERRORS[err.code].exit;
   }
-  const { printableRedisUrl, redisTrouble, redisUnreachable } = await import("../store/redis.js");
-  const trouble = redisTrouble(err);
+  const { printableRedisUrl, redisFault, redisUnreachable } = await import("../store/redis.js");
+  const trouble = redisFault(err);
   if (trouble) {
     const url = safeConfigUrl(ctx);
     const e =
       trouble === "oom"
         ? `Redis at ${printableRedisUrl(url)} refuses writes: it is out of memory (maxmemory); nothing was changed. Free memory or raise maxmemory, then retry.`
-        : redisUnreachable(url, (err as Error).message).message;
+        : trouble === "refused"
+          ? `Redis at ${printableRedisUrl(url)} refuses writes for now (${(err as Error).message}); nothing was changed; retry shortly.`
+          : redisUnreachable(url, (err as Error).message).message;
     io.err(`error: ${e}\n`);
     return ERRORS.unavailable.exit;
   }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, ERRORS, type ErrorCode, type ErrorDetail } from "../domain/errors.js";
+import { redisFault } from "../store/redis.js";
 import { issueDetails } from "./zod.js";
 
 export type ErrorBody = {
@@ -31,8 +32,9 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
     const message = `invalid ${where}: ${details.map((d) => `${d.field}: ${d.message}`).join("; ")}`;
     return { status: 400, body: { error: "invalid_input", message, details } };
   }
-  if (isStoreUnavailable(err)) {
-    const oom = /^OOM\b/.test((err as Error).message ?? "");
+  const fault = redisFault(err);
+  if (fault) {
+    const oom = fault === "oom";
     return {
       status: 503,
       body: {
@@ -52,21 +54,6 @@ export function toErrorReply(err: unknown): { status: number; body: ErrorBody } 
     status: 500,
     body: { error: "internal", message: "internal error; see the server log", details: [] },
   };
-}
-
-/**
- * ioredis gives up on a command while Redis is down, and Redis out of memory (maxmemory, noeviction)
- * refuses writes with "OOM ...": both are a 503 to retry, not a bug (500).
- */
-function isStoreUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; message?: string };
-  return (
-    /^OOM\b/.test(e?.message ?? "") ||
-    e?.name === "MaxRetriesPerRequestError" ||
-    e?.code === "ECONNREFUSED" ||
-    e?.code === "ECONNRESET" ||
-    /Connection is closed|Stream isn't writeable/.test(e?.message ?? "")
-  );
 }
 
 /** Pages want HTML errors; everything else gets the JSON body. */

@@ -53,21 +53,25 @@ export function redisUnreachable(url: string, reason: string): AppError {
   );
 }
 
-/** What kind of Redis trouble an error is, if any: unreachable (retry later) or refusing writes (OOM). */
-export function redisTrouble(err: unknown): "unreachable" | "oom" | undefined {
+/**
+ * The one classifier of Redis trouble, used by the CLI, the API and the workers' backoff: `oom` (out of
+ * memory under noeviction: writes refused), `unreachable` (refused, reset, timed out, closed) or
+ * `refused` (READONLY, MISCONF, LOADING, BUSY: a server that will take writes again by itself).
+ * Anything else is not Redis trouble but a bug or bad input, and undefined here.
+ */
+export function redisFault(err: unknown): "oom" | "unreachable" | "refused" | undefined {
   const e = err as { name?: string; code?: string; message?: string } | undefined;
   const message = e?.message ?? "";
-  if (/^OOM /.test(message) || message.includes("command not allowed when used memory")) return "oom";
+  if (/^OOM\b/.test(message) || message.includes("used memory > 'maxmemory'")) return "oom";
   if (
     e?.name === "MaxRetriesPerRequestError" ||
-    e?.code === "ECONNREFUSED" ||
-    e?.code === "ECONNRESET" ||
-    e?.code === "ETIMEDOUT" ||
-    e?.code === "ENOTFOUND" ||
-    e?.code === "EHOSTUNREACH" ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"].includes(
+      e?.code ?? "",
+    ) ||
     /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT/.test(message)
   )
     return "unreachable";
+  if (/^(READONLY|MISCONF|LOADING|BUSY)\b/.test(message)) return "refused";
   return undefined;
 }
 

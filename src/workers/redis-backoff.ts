@@ -1,22 +1,10 @@
 import type { Worker } from "bullmq";
 import type { Logger } from "../logger.js";
+import { redisFault as storeRedisFault } from "../store/redis.js";
 
-/** Redis refusing or failing a command: out of memory, a reply error (READONLY, MISCONF, LOADING), or gone. */
-export function redisFault(err: unknown): "oom" | "unreachable" | "refused" | undefined {
-  const e = err as { name?: string; code?: string; message?: string } | undefined;
-  const message = e?.message ?? "";
-  if (/^OOM\b/.test(message) || message.includes("used memory > 'maxmemory'")) return "oom";
-  if (
-    e?.name === "MaxRetriesPerRequestError" ||
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"].includes(
-      e?.code ?? "",
-    ) ||
-    /Connection is closed|Stream isn't writeable|Command timed out/.test(message)
-  )
-    return "unreachable";
-  if (e?.name === "ReplyError" || /^(READONLY|MISCONF|LOADING|NOSCRIPT|BUSY)\b/.test(message))
-    return "refused";
-  return undefined;
+/** Redis trouble as the store classifies it, and any other reply error Redis sends a worker's command. */
+function redisFault(err: unknown): "oom" | "unreachable" | "refused" | undefined {
+  return storeRedisFault(err) ?? ((err as Error | undefined)?.name === "ReplyError" ? "refused" : undefined);
 }
 
 /** Exponential delays: base, 2×, 4×, ... up to max; reset after a success. */

@@ -74,6 +74,20 @@ export class RoleProcess {
     );
   }
 
+  /** The exit code of a process that ends by itself (a refusal), or an error after the deadline. */
+  async exit(deadlineMs = 20_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      this.exited,
+      new Promise<"late">((r) => {
+        timer = setTimeout(() => r("late"), deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (code === "late") throw new Error(`role did not exit by itself within ${deadlineMs} ms\n${this.log}`);
+    return code ?? null;
+  }
+
   /** SIGTERM, then the exit code; fails if it does not stop by itself within the deadline. */
   async stop(deadlineMs = 25_000): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill("SIGTERM");
@@ -95,6 +109,8 @@ export async function e2eWorld(name: string) {
     KEY_PREFIX: t.prefix,
     DATA_DIR: path.join(dir, "data"),
     EXPORT_DIR: path.join(dir, "exports"),
+    // The test Redis keeps nothing on disk; the roles refuse such a Redis unless told it is on purpose.
+    ALLOW_VOLATILE_REDIS: "1",
   };
   return {
     ...t,

@@ -37,6 +37,7 @@ const baseEnv = (redisUrl: string) => ({
   DATA_DIR: path.join(tmpdir(), "testimony-e2e-redis-down"),
   EXPORT_DIR: path.join(tmpdir(), "testimony-e2e-redis-down-exports"),
   TESTIMONY_TOKEN: `tm_${"a".repeat(12)}.${"b".repeat(32)}`,
+  ALLOW_VOLATILE_REDIS: "1",
 });
 
 describe("Redis unreachable or frozen: one-shot commands end within 10 s and say why", () => {
@@ -106,6 +107,34 @@ describe("long-running roles started while Redis is down", () => {
       200,
     );
     expect(await role.stop()).toBe(0);
+  });
+
+  it("a Redis that keeps nothing on disk is refused by the roles unless ALLOW_VOLATILE_REDIS=1", async () => {
+    const port = await freePort();
+    const redis: ChildProcess = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
+    cleanups.push(() => redis.kill("SIGKILL"));
+    const url = `redis://127.0.0.1:${port}`;
+    const env = { ...baseEnv(url), ALLOW_VOLATILE_REDIS: "0" };
+    await until(
+      "redis-server to answer",
+      async () => (await bin(["quotes", "list"], { env })).code === 0,
+      10_000,
+    );
+    const refused = new RoleProcess(["work"], env);
+    cleanups.push(() => refused.stop().catch(() => {}));
+    const code = await refused.exit(30_000);
+    expect(refused.log).toContain('Redis persistence: appendonly no, appendfsync everysec, save ""');
+    expect(refused.log).toContain("ALLOW_VOLATILE_REDIS=1");
+    expect(code).toBe(1);
+
+    const allowed = new RoleProcess(["work"], { ...env, ALLOW_VOLATILE_REDIS: "1" });
+    cleanups.push(() => allowed.stop().catch(() => {}));
+    await allowed.logged("worker started");
+    expect(allowed.log).toContain("running anyway (ALLOW_VOLATILE_REDIS=1)");
   });
 
   it("`work` waiting for Redis stops cleanly on SIGTERM", async () => {
