@@ -1,69 +1,356 @@
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import yazl from "yazl";
+import { createHash, type Hash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { promisify } from "node:util";
+import zlib from "node:zlib";
 
 export type ZipEntry =
   | { name: string; bytes: Buffer; compress: boolean }
+  /** `size` is what the file measured when listed; the bytes actually read are what goes in. */
   | { name: string; file: string; size: number; sha256: string; compress: boolean };
 
+export type ZipOptions = {
+  /** Files up to this size are read whole (one read, headers carry the CRC); larger ones stream. */
+  wholeFileLimit?: number;
+};
+
+const deflateRaw = promisify(zlib.deflateRaw);
+/** `zlib.crc32` exists from Node 20.15; engines allows 20.9, so fall back to a table when missing. */
+const crc32: (data: Buffer, value?: number) => number =
+  (zlib as unknown as { crc32?: (d: Buffer, v?: number) => number }).crc32 ?? tableCrc32;
+
+/** Already-compressed media: deflating them costs time and saves nothing. */
+const STORED_ALWAYS = /\.(png|jpe?g|webp)$/i;
+const WHOLE_FILE_LIMIT = 16 * 1024 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
+const READ_AHEAD = 16;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Headers and small entries are gathered up to this size before one write. */
+const WRITE_BATCH = 1024 * 1024;
+const MAX_32 = 0xffffffff;
+const MAX_16 = 0xffff;
+/** DOS time and date of the one pinned timestamp, 2000-01-01 00:00:00: no time zone can change them. */
+const DOS_TIME = 0;
+const DOS_DATE = ((2000 - 1980) << 9) | (1 << 5) | 1;
+const FLAG_UTF8 = 0x0800;
+const FLAG_DESCRIPTOR = 0x0008;
+const UNIX_MODE = (0o100644 << 16) >>> 0;
+
+type Written = {
+  nameBytes: Buffer;
+  flags: number;
+  method: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  offset: number;
+};
+
 /**
- * Same entries → same bytes: entries sorted by name, one pinned timestamp (DOS fields only, built
- * from local-time parts, so the machine's time zone cannot change them), fixed modes. Files are
- * streamed one at a time (flat memory whatever the bundle's size) and checked against the sha256
- * they were rendered with, so a file changed on disk since review fails the export.
+ * Same entries → same bytes: entries sorted by name, one pinned DOS timestamp, fixed modes, deflate
+ * at zlib's default level for text and stored bytes for images. Each file is read once: its sha256
+ * (checked against the one it was rendered with, so a file changed on disk since review fails the
+ * export) and its CRC-32 are computed natively over the same buffer that is then written. A few
+ * files are read ahead (at most 16, about 8 MiB), so memory stays flat whatever the bundle's size;
+ * a file above `wholeFileLimit` streams, stored, in 1 MiB chunks with a data descriptor instead. ZIP64 records appear only when a count or an offset needs them.
  */
 export async function writeZip(
   target: string,
   entries: ZipEntry[],
+  options: ZipOptions = {},
 ): Promise<{ sha256: string; bytes: number }> {
-  const PINNED = new Date(2000, 0, 1, 0, 0, 0);
-  const zip = new yazl.ZipFile();
+  const limit = options.wholeFileLimit ?? WHOLE_FILE_LIMIT;
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const mismatches: string[] = [];
-  for (const e of sorted) {
-    const opts = { mtime: PINNED, mode: 0o100644, compress: e.compress, forceDosTimestamp: true };
-    if ("bytes" in e) {
-      zip.addBuffer(e.bytes, e.name, opts);
-    } else {
-      // Lazy: the file is opened only when yazl reaches it, so one file is open at a time.
-      zip.addReadStreamLazy(e.name, { ...opts, size: e.size }, (cb) =>
-        cb(null, createReadStream(e.file).pipe(new HashCheck(e.sha256, () => mismatches.push(e.name)))),
-      );
+  const out = new Output(await open(target, "w"));
+  try {
+    const written: Written[] = [];
+    // Read-ahead: the next files' reads (threadpool round trips) overlap this one's hashing and
+    // writing, within READ_AHEAD files and READ_AHEAD_BYTES, so memory stays bounded.
+    const reads = new Map<number, Promise<Buffer>>();
+    let nextRead = 0;
+    let aheadBytes = 0;
+    const fill = (from: number) => {
+      nextRead = Math.max(nextRead, from);
+      while (nextRead < sorted.length && reads.size < READ_AHEAD && aheadBytes < READ_AHEAD_BYTES) {
+        const e = sorted[nextRead]!;
+        if ("file" in e && e.size <= limit) {
+          const read = readWhole(e.file);
+          read.catch(() => undefined); // a failure surfaces when awaited in turn, never as unhandled
+          reads.set(nextRead, read);
+          aheadBytes += e.size;
+        }
+        nextRead++;
+      }
+    };
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i]!;
+      fill(i);
+      const current = reads.get(i);
+      reads.delete(i);
+      if (current && "file" in e) aheadBytes -= e.size;
+      const store = !e.compress || STORED_ALWAYS.test(e.name);
+      if ("bytes" in e) {
+        written.push(await out.entry(e.name, e.bytes, store));
+        continue;
+      }
+      if (current) {
+        const bytes = await current;
+        if (createHash("sha256").update(bytes).digest("hex") !== e.sha256) mismatches.push(e.name);
+        written.push(await out.entry(e.name, bytes, store));
+      } else {
+        const r = await out.streamedEntry(e.name, e.file);
+        if (r.sha256 !== e.sha256) mismatches.push(e.name);
+        written.push(r.written);
+      }
     }
+    await out.centralDirectory(written);
+    await out.close();
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    throw err;
   }
-  zip.end();
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(zip.outputStream, counter, createWriteStream(target));
   if (mismatches.length) {
     throw new Error(`files changed on disk since they were rendered: ${mismatches.join(", ")}`);
   }
-  return { sha256: hash.digest("hex"), bytes };
+  return { sha256: out.digest(), bytes: out.position };
 }
 
-class HashCheck extends Transform {
-  private readonly hash = createHash("sha256");
-  constructor(
-    private readonly expected: string,
-    private readonly onMismatch: () => void,
-  ) {
-    super();
+async function readWhole(file: string): Promise<Buffer> {
+  const fh = await open(file, "r");
+  try {
+    return await fh.readFile();
+  } finally {
+    await fh.close();
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-    this.hash.update(chunk);
-    cb(null, chunk);
+}
+
+/**
+ * The zip file being written, sequentially. Headers and small bodies are staged in one 1 MiB buffer
+ * (no allocation per header) and written and hashed when it fills; a large body is written as is.
+ */
+class Output {
+  position = 0;
+  private readonly hash: Hash = createHash("sha256");
+  private readonly stage = Buffer.allocUnsafe(WRITE_BATCH);
+  private staged = 0;
+  private closed = false;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async entry(name: string, data: Buffer, store: boolean): Promise<Written> {
+    const crc = crc32(data);
+    const body = store ? data : await compressed(data);
+    const w: Written = {
+      nameBytes: Buffer.from(name, "utf8"),
+      flags: FLAG_UTF8,
+      method: store ? 0 : 8,
+      crc,
+      compressedSize: body.length,
+      size: data.length,
+      offset: this.position,
+    };
+    if (w.size > MAX_32 || w.compressedSize > MAX_32) throw new Error(`${name}: entries over 4 GiB`);
+    await this.header(30 + w.nameBytes.length, (b, at) => localHeader(w, b, at));
+    await this.write(body);
+    return w;
   }
-  override _flush(cb: TransformCallback) {
-    if (this.hash.digest("hex") !== this.expected) this.onMismatch();
-    cb();
+
+  /**
+   * A file too big to hold in memory: streamed once, stored (a multi-megabyte file here is an image),
+   * its CRC and sizes in a data descriptor after the data.
+   */
+  async streamedEntry(name: string, file: string): Promise<{ written: Written; sha256: string }> {
+    const w: Written = {
+      nameBytes: Buffer.from(name, "utf8"),
+      flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
+      method: 0,
+      crc: 0,
+      compressedSize: 0,
+      size: 0,
+      offset: this.position,
+    };
+    await this.header(30 + w.nameBytes.length, (b, at) => localHeader(w, b, at));
+    const sha = createHash("sha256");
+    const fh = await open(file, "r");
+    try {
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(STREAM_CHUNK);
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        const part = chunk.subarray(0, bytesRead);
+        sha.update(part);
+        w.crc = crc32(part, w.crc);
+        w.size += bytesRead;
+        await this.write(part);
+      }
+    } finally {
+      await fh.close();
+    }
+    w.compressedSize = w.size;
+    if (w.size > MAX_32) throw new Error(`${name}: entries over 4 GiB`);
+    await this.header(16, (b, at) => {
+      b.writeUInt32LE(0x08074b50, at);
+      b.writeUInt32LE(w.crc, at + 4);
+      b.writeUInt32LE(w.compressedSize, at + 8);
+      b.writeUInt32LE(w.size, at + 12);
+    });
+    return { written: w, sha256: sha.digest("hex") };
   }
+
+  async centralDirectory(written: Written[]) {
+    const start = this.position;
+    for (const w of written) {
+      const extra = w.offset > MAX_32 ? 12 : 0;
+      await this.header(46 + w.nameBytes.length + extra, (b, at) => centralHeader(w, b, at));
+    }
+    const size = this.position - start;
+    const count = written.length;
+    if (count > MAX_16 || start > MAX_32 || size > MAX_32) {
+      const zip64End = this.position;
+      await this.header(56, (b, at) => {
+        b.writeUInt32LE(0x06064b50, at);
+        b.writeBigUInt64LE(44n, at + 4);
+        b.writeUInt16LE(0x0300 | 45, at + 12);
+        b.writeUInt16LE(45, at + 14);
+        b.writeUInt32LE(0, at + 16);
+        b.writeUInt32LE(0, at + 20);
+        b.writeBigUInt64LE(BigInt(count), at + 24);
+        b.writeBigUInt64LE(BigInt(count), at + 32);
+        b.writeBigUInt64LE(BigInt(size), at + 40);
+        b.writeBigUInt64LE(BigInt(start), at + 48);
+      });
+      await this.header(20, (b, at) => {
+        b.writeUInt32LE(0x07064b50, at);
+        b.writeUInt32LE(0, at + 4);
+        b.writeBigUInt64LE(BigInt(zip64End), at + 8);
+        b.writeUInt32LE(1, at + 16);
+      });
+    }
+    await this.header(22, (b, at) => {
+      b.writeUInt32LE(0x06054b50, at);
+      b.writeUInt32LE(0, at + 4);
+      b.writeUInt16LE(Math.min(count, MAX_16), at + 8);
+      b.writeUInt16LE(Math.min(count, MAX_16), at + 10);
+      b.writeUInt32LE(Math.min(size, MAX_32), at + 12);
+      b.writeUInt32LE(Math.min(start, MAX_32), at + 16);
+      b.writeUInt16LE(0, at + 20);
+    });
+  }
+
+  digest() {
+    return this.hash.digest("hex");
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.flush();
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  /** `length` bytes filled in place by `fill` in the staging buffer. */
+  private async header(length: number, fill: (b: Buffer, at: number) => void) {
+    if (this.staged + length > this.stage.length) await this.flush();
+    fill(this.stage, this.staged);
+    this.staged += length;
+    this.position += length;
+  }
+
+  private async write(data: Buffer) {
+    if (data.length > this.stage.length - this.staged) {
+      await this.flush();
+      if (data.length >= this.stage.length / 4) {
+        this.hash.update(data);
+        this.position += data.length;
+        await writeAll(this.fh, data);
+        return;
+      }
+    }
+    data.copy(this.stage, this.staged);
+    this.staged += data.length;
+    this.position += data.length;
+  }
+
+  private async flush() {
+    if (!this.staged) return;
+    const data = this.stage.subarray(0, this.staged);
+    this.hash.update(data);
+    this.staged = 0;
+    await writeAll(this.fh, data);
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Buffer) {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, null);
+    done += bytesWritten;
+  }
+}
+
+/** Small texts deflate on the spot; anything bigger goes to the thread pool. */
+async function compressed(data: Buffer): Promise<Buffer> {
+  return data.length <= 64 * 1024 ? zlib.deflateRawSync(data) : deflateRaw(data);
+}
+
+function localHeader(w: Written, b: Buffer, at: number) {
+  b.writeUInt32LE(0x04034b50, at);
+  b.writeUInt16LE(20, at + 4);
+  b.writeUInt16LE(w.flags, at + 6);
+  b.writeUInt16LE(w.method, at + 8);
+  b.writeUInt16LE(DOS_TIME, at + 10);
+  b.writeUInt16LE(DOS_DATE, at + 12);
+  // With a data descriptor the CRC and sizes are zero here and follow the data.
+  b.writeUInt32LE(w.crc, at + 14);
+  b.writeUInt32LE(w.compressedSize, at + 18);
+  b.writeUInt32LE(w.size, at + 22);
+  b.writeUInt16LE(w.nameBytes.length, at + 26);
+  b.writeUInt16LE(0, at + 28);
+  w.nameBytes.copy(b, at + 30);
+}
+
+function centralHeader(w: Written, b: Buffer, at: number) {
+  const zip64 = w.offset > MAX_32;
+  b.writeUInt32LE(0x02014b50, at);
+  b.writeUInt16LE(0x0300 | (zip64 ? 45 : 20), at + 4);
+  b.writeUInt16LE(zip64 ? 45 : 20, at + 6);
+  b.writeUInt16LE(w.flags, at + 8);
+  b.writeUInt16LE(w.method, at + 10);
+  b.writeUInt16LE(DOS_TIME, at + 12);
+  b.writeUInt16LE(DOS_DATE, at + 14);
+  b.writeUInt32LE(w.crc, at + 16);
+  b.writeUInt32LE(w.compressedSize, at + 20);
+  b.writeUInt32LE(w.size, at + 24);
+  b.writeUInt16LE(w.nameBytes.length, at + 28);
+  b.writeUInt16LE(zip64 ? 12 : 0, at + 30);
+  b.writeUInt16LE(0, at + 32); // comment length
+  b.writeUInt16LE(0, at + 34); // disk number
+  b.writeUInt16LE(0, at + 36); // internal attributes
+  b.writeUInt32LE(UNIX_MODE, at + 38);
+  b.writeUInt32LE(zip64 ? MAX_32 : w.offset, at + 42);
+  w.nameBytes.copy(b, at + 46);
+  if (zip64) {
+    const x = at + 46 + w.nameBytes.length;
+    b.writeUInt16LE(0x0001, x);
+    b.writeUInt16LE(8, x + 2);
+    b.writeBigUInt64LE(BigInt(w.offset), x + 4);
+  }
+}
+let table: Uint32Array | undefined;
+function tableCrc32(data: Buffer, value = 0): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~value >>> 0;
+  for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
 }
