@@ -3,6 +3,7 @@
 import { decisionRace } from "./decision-race.drill.js";
 import { exportFullDisk } from "./export-full-disk.drill.js";
 import { exportKill } from "./export-kill.drill.js";
+import { exportKillNextSlot } from "./export-kill-next-slot.drill.js";
 import { redisKillApprovals } from "./redis-kill-approvals.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
 import { renderWorkerKill } from "./render-worker-kill.drill.js";
@@ -16,6 +17,7 @@ const DRILLS: Drill[] = [
   exportKill,
   decisionRace,
   exportFullDisk,
+  exportKillNextSlot,
 ];
 const DRILL_TIMEOUT_MS = 120_000;
 

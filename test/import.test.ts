@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { importQuotes, importSpeakers } from "../src/app/import.service.js";
 import { changeVetting, getQuote, listQuotes } from "../src/app/quotes.service.js";
 import { AppError } from "../src/domain/errors.js";
@@ -9,7 +9,8 @@ import { readRecords } from "../src/import/read-records.js";
 import { cli } from "./support/cli.js";
 import { keysUnder, testStore } from "./support/redis.js";
 
-const t = testStore("import");
+// A fresh key prefix for each test, holding the sample speakers: each test runs alone and in any order.
+let t: ReturnType<typeof testStore>;
 const FIXTURES = "test/fixtures/import";
 const NARRATIVE_RULE = "must be one of infighting, brutality, corruption, disillusionment, other";
 const HEADER =
@@ -19,12 +20,18 @@ let tmp = "";
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), "testimony-import-"));
-  await importSpeakers(t.store, await readFile("assets/sample/speakers.csv"), "speakers.csv", "setup");
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-  await t.cleanup();
 });
+beforeEach(async () => {
+  t = testStore("import");
+  await importSpeakers(t.store, await readFile("assets/sample/speakers.csv"), "speakers.csv", "setup");
+});
+afterEach(() => t.cleanup());
+
+const importSampleQuotes = async () =>
+  importQuotes(t.store, await readFile("assets/sample/quotes.csv"), "quotes.csv", "setup");
 
 const fixture = (name: string) => readFile(path.join(FIXTURES, name));
 
@@ -128,6 +135,7 @@ describe("import of the sample files", () => {
   });
 
   it("re-importing the same file changes nothing: no writes, no audit entries", async () => {
+    await importSampleQuotes();
     const before = await snapshot();
     const auditBefore = await t.redis.xlen(t.store.keys.audit);
     const summary = await importQuotes(
@@ -142,6 +150,7 @@ describe("import of the sample files", () => {
   });
 
   it("imports a JSON array, translation of a quote already stored", async () => {
+    await importSampleQuotes();
     const summary = await importQuotes(
       t.store,
       await fixture("quotes-valid.json"),

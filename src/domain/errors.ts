@@ -4,7 +4,11 @@
  * this table; test/errors-catalogue.test.ts checks that every code is mapped and documented in the README.
  */
 export const ERRORS = {
-  invalid_input: { http: 400, exit: 2, meaning: "the input is malformed or breaks a rule; details say where" },
+  invalid_input: {
+    http: 400,
+    exit: 2,
+    meaning: "the input is malformed or breaks a rule; details say where",
+  },
   unauthorized: { http: 401, exit: 2, meaning: "no credential, or one that is wrong, expired or revoked" },
   forbidden: { http: 403, exit: 1, meaning: "the account lacks the role, or it is its own work (four eyes)" },
   not_found: { http: 404, exit: 1, meaning: "the named thing does not exist" },
