@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { cli } from "./support/cli.js";
+import { actingAs, cli } from "./support/cli.js";
 import { testStore } from "./support/redis.js";
 
 const t = testStore("cli-sample");
@@ -7,8 +7,9 @@ afterAll(() => t.cleanup());
 
 describe("sample data through the CLI", () => {
   it("imports the sample speakers, quotes and campaign and lists them as JSON", async () => {
-    expect((await cli(t.prefix, ["speakers", "import", "assets/sample/speakers.csv"])).code).toBe(0);
-    const imported = await cli(t.prefix, ["quotes", "import", "assets/sample/quotes.csv"]);
+    const staff1 = await actingAs(t.store, "staff1");
+    expect((await cli(t.prefix, ["speakers", "import", "assets/sample/speakers.csv"], staff1)).code).toBe(0);
+    const imported = await cli(t.prefix, ["quotes", "import", "assets/sample/quotes.csv"], staff1);
     expect(imported).toMatchObject({
       code: 0,
       out: "assets/sample/quotes.csv: 10 created, 0 updated, 0 unchanged\n",
@@ -29,12 +30,12 @@ describe("sample data through the CLI", () => {
     expect(quotes.filter((q) => q.locale === "ar")).toHaveLength(5);
     expect(new Set(quotes.map((q) => q.vetting.state))).toEqual(new Set(["pending"]));
 
-    const again = await cli(t.prefix, ["quotes", "import", "assets/sample/quotes.csv"]);
+    const again = await cli(t.prefix, ["quotes", "import", "assets/sample/quotes.csv"], staff1);
     expect(again.out).toBe("assets/sample/quotes.csv: 0 created, 0 updated, 10 unchanged\n");
 
-    expect(
-      (await cli(t.prefix, ["campaigns", "create", "assets/sample/campaign.json", "--as", "staff1"])).code,
-    ).toBe(0);
+    expect((await cli(t.prefix, ["campaigns", "create", "assets/sample/campaign.json"], staff1)).code).toBe(
+      0,
+    );
     const shown = JSON.parse((await cli(t.prefix, ["campaigns", "show", "why-they-left"])).out);
     expect(shown).toMatchObject({ locales: ["en", "ar"], schedule: { timeZone: "Asia/Baghdad" } });
   });

@@ -8,7 +8,7 @@ import type { VettingAction } from "../src/domain/quote.js";
 import type { AuditRecord } from "../src/store/audit.store.js";
 import { connectRedis } from "../src/store/redis.js";
 import { createStore } from "../src/store/store.js";
-import { cli } from "./support/cli.js";
+import { actingAs, cli } from "./support/cli.js";
 import { REDIS_URL, testStore } from "./support/redis.js";
 
 const t = testStore("vetting");
@@ -177,7 +177,11 @@ describe("illegal vetting transitions are refused with invalid_state and change 
     it(`${c.name} (CLI): exit code 1 and the reason on stderr`, async () => {
       const id = await pendingQuote(`illegal-cli-${i}`);
       for (const a of c.setup) await changeVetting(t.store, id, a, "setup", "setup note");
-      const r = await cli(t.prefix, ["quotes", c.action, id, "--as", "reviewer9", "--note", "a note"]);
+      const r = await cli(
+        t.prefix,
+        ["quotes", c.action, id, "--note", "a note"],
+        await actingAs(t.store, "reviewer9"),
+      );
       expect(r).toEqual({ code: 1, out: "", err: `error: cannot ${c.action} quote ${id}: ${c.message}\n` });
     });
   }
@@ -238,19 +242,22 @@ describe("the CLI", () => {
   it("vet, reject and retire print the new state and exit 0; the audit trail lists every change", async () => {
     const a = await pendingQuote("cli-a");
     const b = await pendingQuote("cli-b");
-    expect(await cli(t.prefix, ["quotes", "vet", a, "--as", "reviewer1"])).toEqual({
+    const reviewer1 = await actingAs(t.store, "reviewer1");
+    const reviewer2 = await actingAs(t.store, "reviewer2");
+    expect(await cli(t.prefix, ["quotes", "vet", a], reviewer1)).toEqual({
       code: 0,
       out: `${a}: vetted by reviewer1\n`,
       err: "",
     });
-    expect(await cli(t.prefix, ["quotes", "retire", a, "--as", "reviewer2"])).toEqual({
+    expect(await cli(t.prefix, ["quotes", "retire", a], reviewer2)).toEqual({
       code: 0,
       out: `${a}: retired by reviewer2\n`,
       err: "",
     });
-    expect(
-      await cli(t.prefix, ["quotes", "reject", b, "--as", "reviewer1", "--note", "wrong speaker"]),
-    ).toMatchObject({ code: 0, out: `${b}: rejected by reviewer1\n` });
+    expect(await cli(t.prefix, ["quotes", "reject", b, "--note", "wrong speaker"], reviewer1)).toMatchObject({
+      code: 0,
+      out: `${b}: rejected by reviewer1\n`,
+    });
 
     const r = await cli(t.prefix, ["audit", "--entity", a, "--json"]);
     expect(r.code).toBe(0);
@@ -267,19 +274,20 @@ describe("the CLI", () => {
     expect(table.out).toMatch(/reviewer1\s+quote\.reject\s+cli-b\s+pending\s+rejected\n$/);
   });
 
-  it("usage errors exit 2 and change nothing: missing --as, missing --note on reject, unknown option", async () => {
+  it("usage errors exit 2 and change nothing: no token, missing --note on reject, unknown option", async () => {
     const id = await pendingQuote("cli-usage");
-    const noAs = await cli(t.prefix, ["quotes", "vet", id]);
-    expect(noAs.code).toBe(2);
-    expect(noAs.err).toContain("error: required option '--as <user>' not specified");
-    const noNote = await cli(t.prefix, ["quotes", "reject", id, "--as", "reviewer1"]);
+    const reviewer1 = await actingAs(t.store, "reviewer1");
+    const noToken = await cli(t.prefix, ["quotes", "vet", id]);
+    expect(noToken.code).toBe(2);
+    expect(noToken.err).toContain("this command acts as an account: set TESTIMONY_TOKEN");
+    const noNote = await cli(t.prefix, ["quotes", "reject", id], reviewer1);
     expect(noNote.code).toBe(2);
     expect(noNote.err).toContain("error: required option '--note <text>' not specified");
-    const unknown = await cli(t.prefix, ["quotes", "vet", id, "--as", "reviewer1", "--force"]);
+    const unknown = await cli(t.prefix, ["quotes", "vet", id, "--force"], reviewer1);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("error: unknown option '--force'");
-    const noSuchQuote = await cli(t.prefix, ["quotes", "vet", "no-such-quote", "--as", "reviewer1"]);
-    expect(noSuchQuote).toMatchObject({ code: 2, err: "error: quote no-such-quote does not exist\n" });
+    const noSuchQuote = await cli(t.prefix, ["quotes", "vet", "no-such-quote"], reviewer1);
+    expect(noSuchQuote).toMatchObject({ code: 1, err: "error: quote no-such-quote does not exist\n" });
     expect((await getQuote(t.store, id)).vetting).toEqual({ state: "pending" });
     expect(await decisions(id)).toEqual([]);
   });
