@@ -6,6 +6,7 @@ import { exportKill } from "./export-kill.drill.js";
 import { exportKillNextSlot } from "./export-kill-next-slot.drill.js";
 import { redisKillApprovals } from "./redis-kill-approvals.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
+import { renderFullDisk } from "./render-full-disk.drill.js";
 import { renderWorkerKill } from "./render-worker-kill.drill.js";
 import type { Drill } from "./support/drill.js";
 import { print, Report } from "./support/report.js";
@@ -18,6 +19,7 @@ const DRILLS: Drill[] = [
   decisionRace,
   exportFullDisk,
   exportKillNextSlot,
+  renderFullDisk,
 ];
 const DRILL_TIMEOUT_MS = 120_000;
 
