@@ -48,7 +48,7 @@ let h: Harness;
 let app: FastifyInstance;
 let tmp = ""; // generated inputs
 let cliData = ""; // the CLI's DATA_DIR and EXPORT_DIR
-const users = {} as Record<Role, { auth: { authorization: string } }>;
+const users = {} as Record<Role, { token: string; auth: { authorization: string } }>;
 let baseline: string[] = [];
 
 beforeAll(async () => {
@@ -205,7 +205,11 @@ function expectFragments(text: string, fragments: string[], what: string) {
 /** CLI: exit code 2, nothing on stdout, the error on stderr. */
 async function refusedByCli(argv: string[], fragments: string[], what: string) {
   const r = await writesNothing(() =>
-    cli(h.prefix, argv, { DATA_DIR: cliData, EXPORT_DIR: path.join(cliData, "exports") }),
+    cli(h.prefix, argv, {
+      DATA_DIR: cliData,
+      EXPORT_DIR: path.join(cliData, "exports"),
+      TESTIMONY_TOKEN: users.staff.token,
+    }),
   );
   expect(r.out, `${what}: stdout`).toBe("");
   expect(r.err, `${what}: stderr`).toMatch(/^error: /);
@@ -340,7 +344,9 @@ describe("what the corpus must not refuse", () => {
     expect(res.statusCode).toBe(200);
     const file = path.join(tmp, "round-trip.json");
     await writeFile(file, JSON.stringify([res.json()], null, 2));
-    const r = await writesNothing(() => cli(h.prefix, ["quotes", "import", file]));
+    const r = await writesNothing(() =>
+      cli(h.prefix, ["quotes", "import", file], { TESTIMONY_TOKEN: users.staff.token }),
+    );
     expect(r).toEqual({ code: 0, out: `${file}: 0 created, 0 updated, 1 unchanged\n`, err: "" });
   });
 });

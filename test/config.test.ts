@@ -29,6 +29,9 @@ describe("loadConfig", () => {
       logLevel: "info",
       publicUrl: "http://127.0.0.1:8080",
       catchUpHours: 48,
+      allowVolatileRedis: false,
+      token: undefined,
+      metricsToken: undefined,
     });
     expect(loadConfig({ PORT: "", LOG_LEVEL: "", REDIS_URL: "" })).toEqual(c);
   });

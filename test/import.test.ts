@@ -6,7 +6,7 @@ import { importQuotes, importSpeakers } from "../src/app/import.service.js";
 import { changeVetting, getQuote, listQuotes } from "../src/app/quotes.service.js";
 import { AppError } from "../src/domain/errors.js";
 import { readRecords } from "../src/import/read-records.js";
-import { cli } from "./support/cli.js";
+import { actingAs, cli } from "./support/cli.js";
 import { keysUnder, testStore } from "./support/redis.js";
 
 // A fresh key prefix for each test, holding the sample speakers: each test runs alone and in any order.
@@ -24,11 +24,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
+let staff: { TESTIMONY_TOKEN: string };
 beforeEach(async () => {
   t = testStore("import");
+  staff = await actingAs(t.store, "staff1");
   await importSpeakers(t.store, await readFile("assets/sample/speakers.csv"), "speakers.csv", "setup");
 });
-afterEach(() => t.cleanup());
+afterEach(() => t.cleanup({ afterWorkers: false }));
 
 const importSampleQuotes = async () =>
   importQuotes(t.store, await readFile("assets/sample/quotes.csv"), "quotes.csv", "setup");
@@ -337,13 +339,13 @@ describe("bad input is refused whole, naming FILE:LINE: field, and writes nothin
   it("through the CLI: exit code 2, the FILE:LINE lines on stderr, nothing on stdout", async () => {
     const before = await snapshot();
     const file = `${FIXTURES}/quotes-bad-narrative.csv`;
-    const r = await cli(t.prefix, ["quotes", "import", file]);
+    const r = await cli(t.prefix, ["quotes", "import", file], staff);
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
     expect(r.err).toBe(
       `error: ${file}: nothing imported, 1 problem(s):\n${file}:3: narrative: ${NARRATIVE_RULE}\n`,
     );
-    const missing = await cli(t.prefix, ["speakers", "import", `${FIXTURES}/no-such-file.csv`]);
+    const missing = await cli(t.prefix, ["speakers", "import", `${FIXTURES}/no-such-file.csv`], staff);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain(`${FIXTURES}/no-such-file.csv: cannot read: ENOENT`);
     expect(await snapshot()).toEqual(before);
@@ -364,12 +366,12 @@ describe("CSV encodings and layouts that must import", () => {
 
     // A bad row after a CRLF multi-line cell still gets its own line: the header was read despite the BOM.
     await writeFile(file, bytes(csv));
-    const bad = await cli(t.prefix, ["quotes", "import", file]);
+    const bad = await cli(t.prefix, ["quotes", "import", file], staff);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain(`${file}:5: narrative: ${NARRATIVE_RULE}`);
 
     await writeFile(file, bytes([...csv.slice(0, 3), ""]));
-    const ok = await cli(t.prefix, ["quotes", "import", file]);
+    const ok = await cli(t.prefix, ["quotes", "import", file], staff);
     expect(ok).toEqual({ code: 0, out: `${file}: 2 created, 0 updated, 0 unchanged\n`, err: "" });
     expect((await getQuote(t.store, "bom-1")).text).toBe("This is not a holy war (BOM)");
     expect((await getQuote(t.store, "bom-2")).text).toBe(

@@ -1,3 +1,4 @@
+import { checkText } from "../domain/clean-text.js";
 import { AppError, notFound } from "../domain/errors.js";
 import type { Narrative } from "../domain/narrative.js";
 import { type Decision, move, type Output, type OutputState } from "../domain/output.js";
@@ -103,7 +104,9 @@ export async function decide(
   if (output.status !== "in_review") {
     throw new AppError("invalid_state", `output ${id} is ${output.status}, not in review`);
   }
-  const trimmed = comment?.trim() || undefined;
+  // The one text gate, on the CLI as on the API: no controls, no bidi overrides, NFC.
+  const trimmed =
+    comment === undefined ? undefined : checkText(comment, "multiline", "comment").trim() || undefined;
   if (decision === "rejected" && !trimmed) {
     throw new AppError("invalid_input", "a rejection needs a comment saying why", [
       { field: "comment", message: "required" },

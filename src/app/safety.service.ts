@@ -1,3 +1,4 @@
+import { checkText } from "../domain/clean-text.js";
 import { AppError, notFound } from "../domain/errors.js";
 import { move, type Output } from "../domain/output.js";
 import {
@@ -84,6 +85,7 @@ export async function withdrawConsent(
   reason?: string,
   now = new Date(),
 ) {
+  if (reason !== undefined) reason = checkText(reason, "multiline", "reason");
   return retryOnConflict(
     async () => {
       const speaker = await store.speakers.get(speakerId);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { retryOutput, retryOutputs } from "../../app/retry-outputs.service.js";
 import { bulkApprove, decide, getOutput, pageOutputs } from "../../app/review.service.js";
 import { FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
+import { cleanText } from "../../domain/clean-text.js";
 import { AppError } from "../../domain/errors.js";
 import { NARRATIVES } from "../../domain/narrative.js";
 import { OUTPUT_STATES } from "../../domain/output.js";
@@ -23,7 +24,7 @@ const listQuery = z.object({
 });
 
 const page = z.object({ items: z.array(outputView), nextCursor: z.string().optional(), total: z.number() });
-const comment = z.string().trim().max(2000);
+const comment = cleanText("multiline").trim().max(2000);
 const bulkResult = z.object({
   id: z.string(),
   ok: z.boolean(),
