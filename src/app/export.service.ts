@@ -163,7 +163,7 @@ export async function exportSlot(
  * At start-up (export worker or scheduler): every campaign's unfinished bundles are completed or
  * released, as the next drop would, and stale hidden temp folders are removed.
  */
-export async function recoverDrops(deps: ExportDeps, actor = "startup"): Promise<Recovered[]> {
+export async function recoverDrops(deps: ExportDeps, actor = "export-worker"): Promise<Recovered[]> {
   const leases = createExportLeaseStore(deps.store.redis, deps.store.keys);
   const owner = newOwner();
   const all: Recovered[] = [];
