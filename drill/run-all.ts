@@ -5,6 +5,7 @@ import { exportFullDisk } from "./export-full-disk.drill.js";
 import { exportKill } from "./export-kill.drill.js";
 import { exportKillNextSlot } from "./export-kill-next-slot.drill.js";
 import { redisKillApprovals } from "./redis-kill-approvals.drill.js";
+import { redisOom } from "./redis-oom.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
 import { renderFullDisk } from "./render-full-disk.drill.js";
 import { renderWorkerKill } from "./render-worker-kill.drill.js";
@@ -20,6 +21,7 @@ const DRILLS: Drill[] = [
   exportFullDisk,
   exportKillNextSlot,
   renderFullDisk,
+  redisOom,
 ];
 const DRILL_TIMEOUT_MS = 120_000;
 

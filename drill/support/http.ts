@@ -39,7 +39,7 @@ export async function startApi(opts: {
   };
 }
 
-export type Reply = { status: number; body: unknown; ms: number };
+export type Reply = { status: number; body: unknown; ms: number; retryAfter?: string | null };
 
 /** One request with a bearer token; network errors come back as status 0 with the message. */
 export async function call(
@@ -48,6 +48,7 @@ export async function call(
   path: string,
   token?: string,
   body?: unknown,
+  timeoutMs = 15_000,
 ): Promise<Reply> {
   const t0 = Date.now();
   try {
@@ -58,7 +59,7 @@ export async function call(
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();
     let parsed: unknown = text;
@@ -67,7 +68,56 @@ export async function call(
     } catch {
       // not JSON: keep the text
     }
-    return { status: res.status, body: parsed, ms: Date.now() - t0 };
+    return {
+      status: res.status,
+      body: parsed,
+      ms: Date.now() - t0,
+      retryAfter: res.headers.get("retry-after"),
+    };
+  } catch (err) {
+    return { status: 0, body: (err as Error).message, ms: Date.now() - t0 };
+  }
+}
+
+/** The review sign-in form as a browser gets it: its cookie nonce and the signed anti-CSRF token. */
+export async function loginForm(base: string): Promise<{ nonce: string; csrf: string }> {
+  const res = await fetch(`${base}/review/login`, {
+    redirect: "manual",
+    signal: AbortSignal.timeout(15_000),
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("tm_login="));
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1];
+  if (!cookie || !csrf) throw new Error(`GET /review/login ${res.status}: no sign-in form`);
+  return { nonce: cookie.split(";")[0]!.slice("tm_login=".length), csrf };
+}
+
+/** Signs in on the review page with an API token, from the page's own origin. */
+export async function signIn(
+  base: string,
+  form: { nonce: string; csrf: string },
+  token: string,
+): Promise<Reply> {
+  const t0 = Date.now();
+  try {
+    const res = await fetch(`${base}/review/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        cookie: `tm_login=${form.nonce}`,
+        origin: base,
+      },
+      body: new URLSearchParams({ token, _csrf: form.csrf, next: "/review" }).toString(),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // an HTML page
+    }
+    return { status: res.status, body, ms: Date.now() - t0, retryAfter: res.headers.get("retry-after") };
   } catch (err) {
     return { status: 0, body: (err as Error).message, ms: Date.now() - t0 };
   }
