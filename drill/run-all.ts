@@ -4,6 +4,7 @@ import { decisionRace } from "./decision-race.drill.js";
 import { exportFullDisk } from "./export-full-disk.drill.js";
 import { exportKill } from "./export-kill.drill.js";
 import { exportKillNextSlot } from "./export-kill-next-slot.drill.js";
+import { redisFrozen } from "./redis-frozen.drill.js";
 import { redisKillApprovals } from "./redis-kill-approvals.drill.js";
 import { redisOom } from "./redis-oom.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
@@ -22,6 +23,7 @@ const DRILLS: Drill[] = [
   exportKillNextSlot,
   renderFullDisk,
   redisOom,
+  redisFrozen,
 ];
 const DRILL_TIMEOUT_MS = 120_000;
 

@@ -106,6 +106,17 @@ export class RedisProcess {
     await this.start();
   }
 
+  /** Frozen, not dead (SIGSTOP): connections are accepted by the kernel and never answered. */
+  freeze(): void {
+    if (!this.child) throw new Error(`redis on ${this.port} is not running`);
+    this.child.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after freeze(): Redis answers everything it was sent meanwhile. */
+  thaw(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   /** Kills the server if it still runs and removes its dir. */
   async dispose(): Promise<void> {
     if (this.child) await this.kill().catch(() => {});
