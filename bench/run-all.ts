@@ -6,7 +6,8 @@
  *   npx tsx bench/run-all.ts --only e2e,queue --reps 3 --quotes 200
  *                                          partial or smaller run → bench/results/pipeline.{md,json}
  *
- * Sections: render, e2e, export, scale, queue. Progress goes to stderr; the table to stdout.
+ * Sections: render, e2e, export, scale, queue, reads (--read-sizes 1000,10000,100000).
+ * Progress goes to stderr; the table to stdout.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -18,13 +19,14 @@ import { runExportBench } from "./pipeline/export-bench.js";
 import { machineInfo } from "./pipeline/machine.js";
 import { killAllChildren } from "./pipeline/processes.js";
 import { runQueueBench } from "./pipeline/queue-overhead.js";
+import { runReads } from "./pipeline/reads.js";
 import { type BenchReport, toMarkdown } from "./pipeline/report.js";
 import { runScale } from "./pipeline/scale.js";
 import { progress } from "./pipeline/stats.js";
 import { disposeAllWorlds, newRunId, newRunRoot, REDIS_URL } from "./pipeline/world.js";
 import { runRenderBench } from "./render.bench.js";
 
-const SECTIONS = ["render", "e2e", "export", "scale", "queue"] as const;
+const SECTIONS = ["render", "e2e", "export", "scale", "queue", "reads"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     "scale-quotes": { type: "string", default: "250" },
     "export-sizes": { type: "string", default: "1000,4000" },
     "queue-jobs": { type: "string", default: "20000" },
+    "read-sizes": { type: "string", default: "1000,10000,100000" },
+    "read-requests": { type: "string", default: "200" },
   },
 });
 const only = values.only ? (values.only.split(",") as Section[]) : [...SECTIONS];
@@ -47,12 +51,16 @@ if (quotes * 4 < 500) throw new Error("--quotes must give at least 500 cards per
 const scaleQuotes = Number(values["scale-quotes"]);
 const exportSizes = values["export-sizes"]!.split(",").map(Number);
 const queueJobs = Number(values["queue-jobs"]);
+const readSizes = values["read-sizes"]!.split(",").map(Number);
+const readRequests = Number(values["read-requests"]);
 const full =
   only.length === SECTIONS.length &&
   quotes === 500 &&
   scaleQuotes === 250 &&
   values["export-sizes"] === "1000,4000" &&
-  queueJobs === 20000;
+  queueJobs === 20000 &&
+  values["read-sizes"] === "1000,10000,100000" &&
+  readRequests === 200;
 
 const runId = newRunId();
 const runRoot = newRunRoot(runId);
@@ -99,6 +107,9 @@ try {
   }
   if (only.includes("scale")) {
     report.scale = await runScale(run, { quotes: scaleQuotes, reps, warmQuotes: 25 });
+  }
+  if (only.includes("reads")) {
+    report.reads = await runReads(run, { sizes: readSizes, requests: readRequests, concurrency: 4 });
   }
   if (only.includes("queue")) {
     report.queue = await runQueueBench(run, { jobs: queueJobs, reps, concurrency: 50, warmJobs: 2000 });

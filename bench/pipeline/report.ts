@@ -3,6 +3,7 @@ import type { E2eResult } from "./e2e.js";
 import type { ExportResult } from "./export-bench.js";
 import { type Machine, machineLine } from "./machine.js";
 import type { QueueResult } from "./queue-overhead.js";
+import { type ReadsResult, readsSection } from "./reads.js";
 import type { ScaleResult } from "./scale.js";
 import { f0, f1, f2 } from "./stats.js";
 
@@ -19,6 +20,7 @@ export type BenchReport = {
   export?: ExportResult;
   scale?: ScaleResult;
   queue?: QueueResult;
+  reads?: ReadsResult;
 };
 
 const E2E_TARGET = 0.9;
@@ -221,6 +223,7 @@ export function toMarkdown(r: BenchReport): string {
     "",
     ...(r.e2e ? e2eSection(r.e2e, r.reps) : []),
     ...(r.export ? exportSection(r.export, r.reps) : []),
+    ...(r.reads ? readsSection(r.reads) : []),
     ...(r.scale ? scaleSection(r.scale, r.reps) : []),
     ...(r.queue ? queueSection(r.queue, r.reps) : []),
     ...(r.render ? [r.render.markdown] : []),

@@ -256,6 +256,14 @@ export function createEntityRepo<T extends { id: string }>(
     return { items, next: more && resume ? position(resume) : undefined };
   }
 
+  /** The `n` last entities of one sorted index (latest sort key first). */
+  async function latest(indexName: string, n: number): Promise<Versioned<T>[]> {
+    if (!sorted) throw new Error(`${kind} has no sorted indexes`);
+    await ensureIndexes();
+    const members = await redis.zrange(indexKey(indexName), "+", "-", "BYLEX", "REV", "LIMIT", 0, n);
+    return getMany(members.map((m) => position(m).id));
+  }
+
   /** The counters of one name: field → count (absent fields are 0). */
   async function counts(name: string): Promise<Record<string, number>> {
     await ensureIndexes();
@@ -295,6 +303,7 @@ export function createEntityRepo<T extends { id: string }>(
     ids,
     count,
     page,
+    latest,
     counts,
     write,
     ensureIndexes,

@@ -15,6 +15,8 @@ import { loadAssets, type Pages } from "./pages.js";
 import { cardView, coveragePanel, filterOptions } from "./view-model.js";
 
 const MAX_CARDS = 120;
+/** Outputs of the same quote looked at for earlier decisions. */
+const SIBLINGS = 8;
 
 const pageQuery = z.object({
   campaign: z.string().max(64).optional(),
@@ -86,7 +88,13 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
       (await store.quotes.getMany(quoteIds)).map((v) => [v.value.id, v.value]),
     );
     const siblings = new Map<string, Output[]>(
-      await Promise.all(quoteIds.map(async (id) => [id, await store.outputs.list([`quote:${id}`])] as const)),
+      // Earlier decisions come from the quote's latest outputs, not from every one it ever had.
+      await Promise.all(
+        quoteIds.map(
+          async (id) =>
+            [id, (await store.outputs.latest(`quote:${id}`, SIBLINGS)).map((v) => v.value)] as const,
+        ),
+      ),
     );
     const canReview = can(user, "review");
     const ctx = { campaigns, quotes, siblings, user, canReview };
