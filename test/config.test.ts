@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       allowVolatileRedis: false,
       token: undefined,
       metricsToken: undefined,
+      storage: { kind: "disk" },
     });
     expect(loadConfig({ PORT: "", LOG_LEVEL: "", REDIS_URL: "" })).toEqual(c);
   });
@@ -94,6 +95,39 @@ describe("loadConfig", () => {
         "  PORT: must be a port number from 0 to 65535",
         `  LOG_LEVEL: Invalid option: expected one of ${LEVELS}`,
       ].join("\n"),
+    );
+  });
+
+  it("reads S3 storage from STORAGE_URL and the S3_* variables, and refuses it without them", () => {
+    const s3 = {
+      STORAGE_URL: "s3://drops-bucket/team/a",
+      S3_ENDPOINT: "http://127.0.0.1:9400/",
+      S3_ACCESS_KEY_ID: "key:id",
+      S3_SECRET_ACCESS_KEY: "s3cr3t",
+    };
+    expect(loadConfig(s3).storage).toEqual({
+      kind: "s3",
+      bucket: "drops-bucket",
+      prefix: "team/a/",
+      endpoint: "http://127.0.0.1:9400",
+      region: "us-east-1",
+      accessKeyId: "key:id",
+      secretAccessKey: "s3cr3t",
+    });
+    expect(loadConfig({ ...s3, STORAGE_URL: "s3://drops-bucket" }).storage).toMatchObject({ prefix: "" });
+    expect(refusal({ ...s3, S3_ENDPOINT: "ftp://h" })).toBe(
+      ["invalid configuration:", "  S3_ENDPOINT: must be a URL like https://host:port"].join("\n"),
+    );
+    expect(refusal({ STORAGE_URL: "s3://drops-bucket/x" })).toBe(
+      [
+        "invalid configuration:",
+        "  S3_ENDPOINT: required when STORAGE_URL is s3://",
+        "  S3_ACCESS_KEY_ID: required when STORAGE_URL is s3://",
+        "  S3_SECRET_ACCESS_KEY: required when STORAGE_URL is s3://",
+      ].join("\n"),
+    );
+    expect(refusal({ STORAGE_URL: "http://bucket" })).toMatch(
+      /STORAGE_URL: must be disk or s3:\/\/bucket\/prefix/,
     );
   });
 
