@@ -123,13 +123,32 @@ function invalid(file: string, errors: ErrorDetail[]): AppError {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export async function importSpeakers(
-  store: Store,
-  bytes: Uint8Array,
-  file: string,
-  actor: string,
-  now = new Date(),
-) {
+/**
+ * Every rule of `speakers import` without writing anything: throws the same FILE:LINE errors, or says
+ * what an import would do now. The workspace shows this before the staff member confirms.
+ */
+export async function checkSpeakers(store: Store, bytes: Uint8Array, file: string) {
+  const { parsed, existing } = await readSpeakers(store, bytes, file);
+  return countChanges(
+    parsed.map((p) => p.value),
+    (v) => existing.get(v.id)?.value,
+    (prev, v) => sameJson(prev, v),
+  );
+}
+
+/** What an import would do, without doing it: records new, changed and unchanged. */
+function countChanges<T>(values: T[], prevOf: (v: T) => unknown, same: (prev: never, v: T) => boolean) {
+  const c = { records: values.length, created: 0, updated: 0, unchanged: 0 };
+  for (const v of values) {
+    const prev = prevOf(v);
+    if (prev === undefined) c.created++;
+    else if (same(prev as never, v)) c.unchanged++;
+    else c.updated++;
+  }
+  return c;
+}
+
+async function readSpeakers(store: Store, bytes: Uint8Array, file: string) {
   const { records: parsed } = parseFile<Speaker>(
     bytes,
     file,
@@ -141,6 +160,17 @@ export async function importSpeakers(
   const existing = new Map(
     (await store.speakers.getMany(parsed.map((p) => p.value.id))).map((v) => [v.value.id, v]),
   );
+  return { parsed, existing };
+}
+
+export async function importSpeakers(
+  store: Store,
+  bytes: Uint8Array,
+  file: string,
+  actor: string,
+  now = new Date(),
+) {
+  const { parsed, existing } = await readSpeakers(store, bytes, file);
   const at = now.toISOString();
   const writes: EntityWrite[] = [];
   const audit: AuditEntry[] = [];
@@ -159,13 +189,23 @@ export async function importSpeakers(
   return summary;
 }
 
-export async function importQuotes(
-  store: Store,
-  bytes: Uint8Array,
-  file: string,
-  actor: string,
-  now = new Date(),
-) {
+/**
+ * Every rule of `quotes import` without writing anything: throws the same FILE:LINE errors, or says
+ * what an import would do now. The workspace shows this before the staff member confirms.
+ */
+export async function checkQuotes(store: Store, bytes: Uint8Array, file: string) {
+  const { parsed, existing } = await readQuotes(store, bytes, file);
+  return countChanges(
+    parsed.map((p) => p.value),
+    (v) => existing.get(v.id)?.value,
+    (prev: Quote, v) => {
+      const { vetting, createdAt, updatedAt, ...before } = prev;
+      return sameJson(before, v);
+    },
+  );
+}
+
+async function readQuotes(store: Store, bytes: Uint8Array, file: string) {
   const { records: parsed, field } = parseFile<QuoteImport>(
     bytes,
     file,
@@ -204,7 +244,17 @@ export async function importQuotes(
       errors.push({ where, field: field("translationOf"), message: "a quote cannot translate itself" });
   }
   if (errors.length) throw invalid(file, errors);
+  return { parsed, existing };
+}
 
+export async function importQuotes(
+  store: Store,
+  bytes: Uint8Array,
+  file: string,
+  actor: string,
+  now = new Date(),
+) {
+  const { parsed, existing } = await readQuotes(store, bytes, file);
   const at = now.toISOString();
   const writes: EntityWrite[] = [];
   const audit: AuditEntry[] = [];

@@ -144,6 +144,27 @@ export async function withdrawConsent(
   );
 }
 
+/**
+ * What `withdrawConsent` would do now, changing nothing: the outputs it would withdraw and the
+ * takedowns it would request, per campaign. The same split as the withdrawal itself.
+ */
+export async function withdrawalPreview(store: Store, speakerId: string) {
+  const speaker = await store.speakers.get(speakerId);
+  if (!speaker) throw notFound("speaker", speakerId);
+  const outputs = await store.outputs.getMany(await store.outputs.ids([`speaker:${speakerId}`]));
+  const pending = outputs.filter((v) => NOT_YET_OUT.has(v.value.status));
+  const dropped = outputs.filter((v) => v.value.status === "exported");
+  const perCampaign = new Map<string, number>();
+  for (const v of dropped)
+    perCampaign.set(v.value.campaignId, (perCampaign.get(v.value.campaignId) ?? 0) + 1);
+  return {
+    speaker: speaker.value,
+    withdrawn: pending.length,
+    takedowns: dropped.length,
+    takedownsByCampaign: [...perCampaign].map(([campaignId, n]) => ({ campaignId, n })),
+  };
+}
+
 /** Consent that expires acts as a withdrawal once its date passes; run before every drop. */
 export async function expireConsents(store: Store, now = new Date()) {
   const speakers = await store.speakers.list(["consent:granted"]);

@@ -23,6 +23,7 @@ import { outputsRoutes } from "./routes/outputs.routes.js";
 import { quotesRoutes } from "./routes/quotes.routes.js";
 import { securityHeaders } from "./security-headers.js";
 import { registerRateLimit, tokenThrottle } from "./token-throttle.js";
+import { workspaceRoutes } from "./workspace/workspace.routes.js";
 import { useZod } from "./zod.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -92,6 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loginRoutes(scope, http, pages);
     reviewPageRoutes(scope, http, pages);
     reviewActionRoutes(scope, http);
+    workspaceRoutes(scope, http, pages);
     adminQueueRoutes(scope, deps.queues);
   });
   return app;

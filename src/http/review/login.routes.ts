@@ -28,9 +28,9 @@ const loginBody = z.object({
   next: z.string().max(500).default(""),
 });
 
-/** Only back into the review page: never an open redirect to another site. */
+/** Only back into the review page or the staff workspace: never an open redirect to another site. */
 const safeNext = (next: string | undefined) =>
-  next && /^\/review(?:[/?]|$)/.test(next) && !next.startsWith("//") ? next : "/review";
+  next && /^\/(?:review|workspace)(?:[/?]|$)/.test(next) && !next.startsWith("//") ? next : "/review";
 
 const sign = (key: Buffer, nonce: string, issued: number) =>
   createHmac("sha256", key).update(`login\u0000${nonce}\u0000${issued}`).digest("base64url");

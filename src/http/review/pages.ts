@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import { TEMPLATES_DIR } from "../../paths.js";
+import { navFor } from "../workspace/nav.js";
 
 export type Pages = { render(name: string, data: Record<string, unknown>): string };
 
@@ -13,18 +14,29 @@ export type Pages = { render(name: string, data: Record<string, unknown>): strin
 export function loadPages(dir = path.join(TEMPLATES_DIR, "pages")): Pages {
   const hb = Handlebars.create();
   const pages = new Map<string, HandlebarsTemplateDelegate>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".hbs"))) {
+  const files = [
+    ...readdirSync(dir).filter((f) => f.endsWith(".hbs")),
+    // The staff workspace's pages live in their own folder, named `workspace/<page>`.
+    ...readdirSync(path.join(dir, "workspace"))
+      .filter((f) => f.endsWith(".hbs"))
+      .map((f) => `workspace/${f}`),
+  ];
+  for (const file of files) {
     const source = readFileSync(path.join(dir, file), "utf8");
     const name = file.replace(/\.hbs$/, "");
     if (name === "layout") hb.registerPartial("layout", source);
-    else if (name.startsWith("_")) hb.registerPartial(name.slice(1), source);
-    else pages.set(name, hb.compile(source));
+    else if (path.basename(name).startsWith("_")) {
+      // A partial, and a fragment htmx can ask for on its own.
+      hb.registerPartial(path.basename(name).slice(1), source);
+      pages.set(name, hb.compile(source));
+    } else pages.set(name, hb.compile(source));
   }
   return {
     render(name, data) {
       const page = pages.get(name);
       if (!page) throw new Error(`no page template ${name}`);
-      return page(data);
+      const user = data.user as { roles?: string | string[] } | undefined;
+      return page({ nav: user ? navFor(user.roles, data.path as string | undefined) : [], ...data });
     },
   };
 }

@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Permission } from "../../domain/user.js";
+import { TEMPLATES_DIR } from "../../paths.js";
+import type { Pages } from "../review/pages.js";
+
+/** A staff page: the review session, the same permission as the API, strangers sent to sign in. */
+export const pageAccess = (permission: Permission) => ({
+  access: { auth: "session" as const, permission },
+  loginRedirect: true,
+});
+/** A form post or an htmx request of the workspace: the session, the permission, the CSRF token. */
+export const actionAccess = (permission: Permission) => ({
+  access: { auth: "session" as const, permission },
+});
+
+/** htmx asks for a fragment; a plain form (no script) gets the whole page. */
+export const isHtmx = (req: FastifyRequest) => req.headers["hx-request"] === "true";
+
+/** Renders a workspace page in the shared layout, with the navigation and the CSRF token. */
+export function sendPage(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  pages: Pages,
+  name: string,
+  data: Record<string, unknown>,
+  status = 200,
+) {
+  const user = req.user!;
+  const html = pages.render(`workspace/${name}`, {
+    workspace: true,
+    path: req.url.split("?")[0],
+    user: { id: user.id, roles: user.roles.join(", ") },
+    csrf: req.session!.csrf,
+    ...data,
+  });
+  return reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
+}
+
+const require = createRequire(import.meta.url);
+
+/** The workspace's CSS and script, and htmx's minified build from node_modules: read once, served by route. */
+function loadWorkspaceAssets() {
+  const dir = path.join(TEMPLATES_DIR, "pages", "workspace");
+  const js = "text/javascript; charset=utf-8";
+  return new Map([
+    [
+      "workspace.css",
+      { body: readFileSync(path.join(dir, "workspace.css"), "utf8"), type: "text/css; charset=utf-8" },
+    ],
+    ["workspace.js", { body: readFileSync(path.join(dir, "workspace.js"), "utf8"), type: js }],
+    ["htmx.min.js", { body: readFileSync(require.resolve("htmx.org/dist/htmx.min.js"), "utf8"), type: js }],
+  ]);
+}
+
+export function workspaceAssetRoutes(app: FastifyInstance) {
+  const assets = loadWorkspaceAssets();
+  app.get(
+    "/workspace/assets/:file",
+    {
+      config: { access: { auth: "public" } },
+      schema: { params: z.object({ file: z.enum(["workspace.css", "workspace.js", "htmx.min.js"]) }) },
+    },
+    async (req, reply) => {
+      const asset = assets.get((req.params as { file: string }).file)!;
+      return reply.type(asset.type).header("cache-control", "no-cache").send(asset.body);
+    },
+  );
+}

@@ -1,0 +1,155 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { addRedaction, withdrawalPreview, withdrawConsent } from "../../app/safety.service.js";
+import { cleanText } from "../../domain/clean-text.js";
+import { AppError } from "../../domain/errors.js";
+import type { Speaker } from "../../domain/speaker.js";
+import type { HttpDeps } from "../deps.js";
+import type { Pages } from "../review/pages.js";
+import { idParam } from "../schemas.js";
+import { actionAccess, pageAccess, sendPage } from "./common.js";
+
+const listQuery = z.object({
+  done: z.enum(["withdrawn", "redaction-added", "redaction-exists"]).optional(),
+  w: z.coerce.number().int().min(0).optional(),
+  t: z.coerce.number().int().min(0).optional(),
+});
+
+const withdrawBody = z.object({
+  reason: cleanText("multiline").trim().max(2000).optional(),
+  _csrf: z.string().optional(),
+});
+
+const redactionBody = z.object({
+  term: z.string().max(200),
+  speaker: z.string().max(64).optional(),
+  _csrf: z.string().optional(),
+});
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** What the speakers page shows of a speaker: the publishable fields only, never `private`. */
+function speakerView(s: Speaker, exported: number) {
+  const c = s.consent;
+  return {
+    id: s.id,
+    pseudonym: s.pseudonym,
+    description: s.description,
+    attribution: s.attribution,
+    publicName: s.attribution === "named" ? s.publicName : undefined,
+    consent: c?.state ?? "none",
+    consentScope: c ? [...c.scope.locales, ...c.scope.channels].join(", ") || "nowhere" : undefined,
+    consentExpires: c?.expiresAt,
+    withdrawnAt: c?.withdrawnAt,
+    canWithdraw: c?.state !== "withdrawn",
+    exportedText: plural(exported, "output", "outputs"),
+    ownTerms: s.redactionTerms.length,
+  };
+}
+
+export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
+  const { store } = deps;
+
+  async function listPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) {
+    const q = (req.query ?? {}) as z.output<typeof listQuery>;
+    const [speakers, terms] = await Promise.all([store.speakers.list(), store.redactions.list()]);
+    speakers.sort((a, b) => a.pseudonym.localeCompare(b.pseudonym) || a.id.localeCompare(b.id));
+    // Exposure so far: outputs of each speaker that left in a bundle (two indexes intersected in Redis).
+    const exported = await Promise.all(
+      speakers.map((s) => store.outputs.count([`speaker:${s.id}`, "status:exported"])),
+    );
+    const names = new Map(speakers.map((s) => [s.id, s.pseudonym]));
+    const flash =
+      q.done === "withdrawn"
+        ? `Consent withdrawn: ${q.w ?? 0} outputs withdrawn, ${q.t ?? 0} takedowns for later bundles.`
+        : q.done === "redaction-added"
+          ? "Redaction term added."
+          : q.done === "redaction-exists"
+            ? "That redaction term exists already."
+            : undefined;
+    return sendPage(
+      req,
+      reply,
+      pages,
+      "speakers",
+      {
+        title: "Speakers",
+        speakers: speakers.map((s, i) => speakerView(s, exported[i] ?? 0)),
+        terms: terms
+          .sort((a, b) => a.term.localeCompare(b.term))
+          .map((t) => ({
+            term: t.term,
+            scope: t.speakerId ? (names.get(t.speakerId) ?? t.speakerId) : "everyone",
+            createdBy: t.createdBy,
+            createdAt: t.createdAt.slice(0, 10),
+          })),
+        speakerOptions: speakers.map((s) => ({ value: s.id, label: s.pseudonym })),
+        flash,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  app.get(
+    "/workspace/speakers",
+    { config: pageAccess("speakers:consent"), schema: { querystring: listQuery } },
+    async (req, reply) => listPage(req, reply),
+  );
+
+  /** The confirmation: what a withdrawal would do now, computed without changing anything. */
+  app.get(
+    "/workspace/speakers/:id/withdraw",
+    { config: { ...pageAccess("speakers:consent"), entity: "speaker" }, schema: { params: idParam } },
+    async (req, reply) => {
+      const p = await withdrawalPreview(store, (req.params as { id: string }).id);
+      return sendPage(req, reply, pages, "withdraw", {
+        title: `Withdraw consent: ${p.speaker.pseudonym}`,
+        speaker: { id: p.speaker.id, pseudonym: p.speaker.pseudonym },
+        alreadyWithdrawn: p.speaker.consent?.state === "withdrawn",
+        withdrawnText: plural(p.withdrawn, "output", "outputs"),
+        takedownsText: plural(p.takedowns, "takedown", "takedowns"),
+        takedownsByCampaign: p.takedownsByCampaign,
+      });
+    },
+  );
+
+  app.post(
+    "/workspace/speakers/:id/withdraw",
+    {
+      config: { ...actionAccess("speakers:consent"), entity: "speaker" },
+      schema: { params: idParam, body: withdrawBody },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const body = req.body as z.output<typeof withdrawBody>;
+      const r = await withdrawConsent(store, id, req.user!.id, body.reason || undefined);
+      req.log.info(r, "consent withdrawn in the workspace");
+      return reply.redirect(`/workspace/speakers?done=withdrawn&w=${r.withdrawn}&t=${r.takedowns}`, 303);
+    },
+  );
+
+  app.post(
+    "/workspace/redactions",
+    { config: actionAccess("speakers:consent"), schema: { body: redactionBody } },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof redactionBody>;
+      try {
+        const r = await addRedaction(store, body.term, req.user!.id, body.speaker || undefined);
+        req.log.info({ redactionId: r.id, created: r.created }, "redaction term in the workspace");
+        return reply.redirect(
+          `/workspace/speakers?done=${r.created ? "redaction-added" : "redaction-exists"}`,
+          303,
+        );
+      } catch (err) {
+        if (!(err instanceof AppError) || !["invalid_input", "not_found"].includes(err.code)) throw err;
+        return listPage(req, reply, { termError: err.message, termValue: body.term }, 400);
+      }
+    },
+  );
+}

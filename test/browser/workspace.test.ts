@@ -1,0 +1,210 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importSpeakers } from "../../src/app/import.service.js";
+import { type RunningServer, startServer } from "../../src/http/server.js";
+import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
+
+const HEADER =
+  "id,speaker_id,text,locale,narrative,source_title,source_publisher,source_url,source_published_at";
+const row = (id: string, text: string, date = "2015-09-21") =>
+  `${id},ws-defector,"${text}",en,brutality,"Victims, Perpetrators, Assets","ICSR, King's College London",https://icsr.info/report,${date}`;
+
+/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
+async function axe(page: Page) {
+  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  // The page's CSP forbids inline scripts; the test tool is evaluated through the DevTools protocol.
+  await page.evaluate(source);
+  const result = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
+  )) as { id: string; impact: string; nodes: string[] }[];
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
+  let h: Harness;
+  let server: RunningServer;
+  let browser: Browser;
+  let staff: string;
+  let reviewer: string;
+
+  beforeAll(async () => {
+    h = await harness("browser-workspace");
+    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    staff = (await makeUser(h, "staff1", ["staff"])).token;
+    reviewer = (await makeUser(h, "rev1", ["reviewer"])).token;
+    await importSpeakers(
+      h.store,
+      Buffer.from("pseudonym,attribution,id\nA defector,anonymous,ws-defector\n"),
+      "speakers.csv",
+      "test",
+    );
+    await mkdir("test-output", { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close(server);
+  });
+
+  async function signedIn(token: string, path: string) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      // A CSP refusal would show here; a missing favicon is the only 404 a page may cause.
+      if (m.type() === "error" && !m.text().includes("404")) errors.push(m.text());
+    });
+    page.on("response", (r) => {
+      if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
+    });
+    await page.goto(`${server.url}${path}`);
+    expect(new URL(page.url()).pathname).toBe("/review/login");
+    await page.fill("#token", token);
+    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
+    return { page, context, errors };
+  }
+
+  it("staff upload a CSV, see the bad row's error beside its field, fix it, import, and vet a quote", async () => {
+    const { page, context, errors } = await signedIn(staff, "/workspace/quotes");
+    const nav = await page.locator("nav.mainnav a").allTextContents();
+    expect(nav).toEqual(["Quotes", "Speakers", "Campaigns", "Review"]);
+
+    const bad = [
+      HEADER,
+      row("ws-1", "They killed Muslims."),
+      row("ws-2", "It was no holy war.", "21/09/2015"),
+    ].join("\n");
+    await page.setInputFiles("#import-file", {
+      name: "quotes.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(bad),
+    });
+    const badRow = page.locator('#check tr.row-bad[data-line="3"]');
+    await badRow.waitFor();
+    expect(await badRow.locator("td.cell-bad").getAttribute("data-column")).toBe("source_published_at");
+    expect(await page.locator('#check tr.row-errors[data-line="3"] li').textContent()).toContain(
+      "must be a date as YYYY-MM-DD",
+    );
+    // The good row is not listed as a problem; nothing was stored by the check.
+    expect(await page.locator('#check tr.row-bad[data-line="2"]').count()).toBe(0);
+    expect(await page.locator("#import-confirm").count()).toBe(0);
+    expect(await h.store.quotes.ids([])).toEqual([]);
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-quotes-check.png", fullPage: true });
+
+    const good = [HEADER, row("ws-1", "They killed Muslims."), row("ws-2", "It was no holy war.")].join("\n");
+    await page.setInputFiles("#import-file", {
+      name: "quotes.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(good),
+    });
+    const confirm = page.locator("#import-confirm");
+    await confirm.waitFor();
+    expect(await confirm.textContent()).toBe("Import 2 quotes");
+    await Promise.all([page.waitForURL(/done=imported/), confirm.click()]);
+    expect(await page.locator(".notice").first().textContent()).toContain("2 records imported");
+    expect(await page.locator("ol.quotes > li").count()).toBe(2);
+    // Provenance in view.
+    const first = page.locator('li[data-id="ws-1"]');
+    expect(await first.locator(".provenance").textContent()).toContain("ICSR, King's College London");
+    expect(await first.locator('.provenance a[href="https://icsr.info/report"]').count()).toBe(1);
+
+    await Promise.all([page.waitForURL(/done=vet/), first.getByRole("button", { name: "Vet" }).click()]);
+    expect((await h.store.quotes.get("ws-1"))!.value.vetting).toMatchObject({
+      state: "vetted",
+      by: "staff1",
+    });
+    expect(await page.locator('li[data-id="ws-1"] .badge').textContent()).toBe("vetted");
+
+    // Filter by state and search text.
+    await page.selectOption("select[name=state]", "pending");
+    await Promise.all([page.waitForURL(/state=pending/), page.click(".filters button[type=submit]")]);
+    expect(await page.locator("ol.quotes > li").count()).toBe(1);
+    expect(await page.locator("ol.quotes > li").getAttribute("data-id")).toBe("ws-2");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-quotes.png", fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("withdrawing consent first says what will happen (N outputs withdrawn, M takedowns), changing nothing", async () => {
+    await importSpeakers(
+      h.store,
+      Buffer.from("pseudonym,attribution,id\nA <b>second</b> defector,anonymous,ws-second\n"),
+      "speakers.csv",
+      "test",
+    );
+    for (const status of ["in_review", "approved", "exported"] as const)
+      await makeOutput(h, { speakerId: "ws-second", campaignId: "camp-w", status });
+    const { page, context, errors } = await signedIn(staff, "/workspace/speakers");
+    const row = page.locator('tr[data-id="ws-second"]');
+    // Escaped, not markup.
+    expect(await row.locator("th").textContent()).toContain("A <b>second</b> defector");
+    expect(await row.locator("td").nth(2).textContent()).toContain("1 output exported");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-speakers.png", fullPage: true });
+
+    await Promise.all([
+      page.waitForURL(/\/withdraw$/),
+      row.getByRole("link", { name: "Withdraw consent…" }).click(),
+    ]);
+    expect(await page.locator("#withdraw-count").textContent()).toContain(
+      "2 outputs not yet exported will be withdrawn",
+    );
+    expect(await page.locator("#takedown-count").textContent()).toContain("1 takedown:");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-withdraw.png", fullPage: true });
+    // The preview changed nothing.
+    const before = (await h.store.outputs.list(["speaker:ws-second"])).map((o) => o.status).sort();
+    expect(before).toEqual(["approved", "exported", "in_review"]);
+    expect((await h.store.speakers.get("ws-second"))!.value.consent).toBeUndefined();
+
+    await page.fill("#reason", "asked by phone");
+    await Promise.all([page.waitForURL(/done=withdrawn/), page.click("#withdraw-confirm")]);
+    expect(await page.locator(".notice").first().textContent()).toContain(
+      "2 outputs withdrawn, 1 takedowns for later bundles",
+    );
+    const after = (await h.store.outputs.list(["speaker:ws-second"])).map((o) => o.status).sort();
+    expect(after).toEqual(["exported", "withdrawn", "withdrawn"]);
+    expect(await h.redis.smembers(h.store.takedownsKey("camp-w"))).toHaveLength(1);
+
+    // A redaction term, added through the form, listed back.
+    await page.fill("#term", "Abu Example");
+    await Promise.all([
+      page.waitForURL(/done=redaction-added/),
+      page.click(".term-form button[type=submit]"),
+    ]);
+    expect(await page.locator(".terms-table td").first().textContent()).toBe("Abu Example");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("a reviewer sees no staff navigation and is refused the staff pages", async () => {
+    await makeOutput(h, { campaignId: "c1" });
+    const { page, context } = await signedIn(reviewer, "/review");
+    expect(await page.locator("nav.mainnav a").allTextContents()).toEqual(["Review"]);
+    const res = await page.goto(`${server.url}/workspace/quotes`);
+    expect(res!.status()).toBe(403);
+    expect(await page.locator("body").textContent()).toContain("403");
+    await context.close();
+  });
+});
