@@ -1,16 +1,16 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Worker } from "bullmq";
 import { pino } from "pino";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queueCampaign } from "../../src/app/queue.service.js";
 import { changeVetting } from "../../src/app/quotes.service.js";
 import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
 import { loadTextTemplates } from "../../src/render/text/text.render.js";
-import { connectRedis } from "../../src/store/redis.js";
+import { type BlockingRedis, connectRedis } from "../../src/store/redis.js";
 import { createStore, type Store } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
@@ -19,11 +19,13 @@ import { REDIS_URL, testStore } from "../support/redis.js";
 
 const templates = loadTextTemplates();
 const log = pino({ level: "silent" });
-const t = testStore("pipeline");
+// Fresh fixtures per test (prefix, data dir, queues, worker connection; closed after it), so each test
+// runs alone and in any order.
+let t: ReturnType<typeof testStore>;
 let dataDir: string;
 let queues: Queues;
 let worker: Worker | undefined;
-const workerConn = connectRedis(REDIS_URL, "worker");
+let workerConn: BlockingRedis;
 
 function settle(store: Store, ids: string[], timeoutMs = 20_000) {
   return until(
@@ -50,7 +52,9 @@ const startWorker = () => {
   );
 };
 
-beforeAll(async () => {
+beforeEach(async () => {
+  t = testStore("pipeline");
+  workerConn = connectRedis(REDIS_URL, "worker");
   dataDir = await mkdtemp(path.join(tmpdir(), "tm-render-"));
   queues = createQueues(t.redis, t.store.keys);
   await saveAll(t.store, {
@@ -67,12 +71,17 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(async () => {
+afterEach(async () => {
   await worker?.close();
+  worker = undefined;
   await closeQueues(queues);
   await workerConn.quit();
+  await rm(dataDir, { recursive: true, force: true });
   await t.cleanup();
 });
+
+const queueAll = (actor = "staff1") =>
+  queueCampaign(t.store, queues, { campaignId: "why-they-left", actor, templateVersion: templates.version });
 
 describe("render pipeline (real Redis, BullMQ and sharp)", () => {
   it("renders every vetted quote × format to in_review with a real card and text files", async () => {
@@ -99,6 +108,8 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
   });
 
   it("queueing the same campaign twice creates no new output, job or file; changing the quote text does", async () => {
+    startWorker();
+    await settle(t.store, (await queueAll()).outputIds);
     const filesBefore = (await readdir(path.join(dataDir, "outputs", "why-they-left"))).sort();
     const again = await queueCampaign(t.store, queues, {
       campaignId: "why-they-left",
@@ -124,8 +135,6 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
   });
 
   it("records why an output failed: quote retired after queueing, variant over its limit, text that cannot fit", async () => {
-    await worker!.close();
-    worker = undefined;
     const long = "word ".repeat(200).trim(); // 999 characters: the post variant is over 280
     const huge = "Unbreakablewordthatgoesonandon".repeat(33).slice(0, 1000);
     await saveAll(t.store, {
@@ -165,8 +174,6 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
   });
 
   it("a worker SIGKILLed mid-render: the job comes back as stalled and the output ends in_review exactly once", async () => {
-    await worker?.close();
-    worker = undefined;
     await saveAll(t.store, {
       quotes: Array.from({ length: 6 }, (_, i) =>
         aQuote(`q-kill-${i}`, "s1", {
