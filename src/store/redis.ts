@@ -18,18 +18,30 @@ type Kind = "command" | "worker";
  * refuses one with `maxRetriesPerRequest` set). `reconnect: false` is for one-shot commands: a person
  * gets the reason at once instead of retries.
  */
-export function connectRedis(url: string, kind: "command", opts?: { reconnect?: boolean }): CommandRedis;
+export function connectRedis(
+  url: string,
+  kind: "command",
+  opts?: { reconnect?: boolean; deadlineMs?: number },
+): CommandRedis;
 export function connectRedis(url: string, kind: "worker"): BlockingRedis;
-export function connectRedis(url: string, kind: Kind, opts: { reconnect?: boolean } = {}): Redis {
+export function connectRedis(
+  url: string,
+  kind: Kind,
+  opts: { reconnect?: boolean; deadlineMs?: number } = {},
+): Redis {
+  const deadlineMs = opts.deadlineMs ?? REDIS_DEADLINE_MS;
   const options: RedisOptions =
     kind === "worker"
       ? { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: REDIS_DEADLINE_MS }
       : {
           maxRetriesPerRequest: 1,
           enableOfflineQueue: true,
-          connectTimeout: REDIS_DEADLINE_MS,
-          commandTimeout: REDIS_DEADLINE_MS,
-          ...(opts.reconnect === false ? { retryStrategy: () => null } : {}),
+          connectTimeout: deadlineMs,
+          commandTimeout: deadlineMs,
+          ...(opts.reconnect === false
+            ? // One-shot: no reconnecting, and no CLIENT SETINFO whose timer would outlive a frozen server.
+              { retryStrategy: () => null, disableClientInfo: true }
+            : {}),
         };
   return new Redis(url, { lazyConnect: false, ...options });
 }

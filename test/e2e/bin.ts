@@ -66,7 +66,7 @@ export class RoleProcess {
   }
 
   /** Waits until the log holds `text` (or matches it). */
-  async logged(text: string | RegExp, timeoutMs = 20_000): Promise<void> {
+  async logged(text: string | RegExp, timeoutMs = 60_000): Promise<void> {
     await until(
       `log line ${text}`,
       () => (typeof text === "string" ? this.log.includes(text) : text.test(this.log)),
