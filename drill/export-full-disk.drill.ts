@@ -14,6 +14,7 @@ export const exportFullDisk: Drill = {
   name: "6. export onto a full disk, then freed",
   promise:
     "a drop onto a full EXPORT_DIR fails with ENOSPC and shows no partial bundle; once space is freed the next forced drop, at another second, ships every approved output, none twice",
+  usesBuild: true,
   async run(r) {
     r.step(await ensureBuilt());
     const w = await openWorld("export-full-disk");

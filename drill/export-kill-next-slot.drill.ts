@@ -1,20 +1,52 @@
+import { createHash } from "node:crypto";
 import { watch } from "node:fs";
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import sharp from "sharp";
 import { addUser } from "../src/app/users.service.js";
+import type { Output } from "../src/domain/output.js";
 import { ensureBuilt, runBuilt, said, spawnBuilt } from "./support/built.js";
 import { exportDirState, ledger, nextSecondAfter, verifyBundles } from "./support/bundles.js";
 import type { Drill } from "./support/drill.js";
 import { auditCounts, CAMPAIGN_ID, outputsFor, seed } from "./support/fixtures.js";
 import { sleep } from "./support/processes.js";
-import { openWorld } from "./support/world.js";
+import { openWorld, type World } from "./support/world.js";
 
-const QUOTES = 150; // 450 zip entries: the write lasts long enough to be caught in the middle
+const QUOTES = 40;
+/** Cards this big make a zip of ~20 MiB: written in 1 MiB batches, long enough to be caught in the middle. */
+const CARD_SIDE = 420;
+
+/** Gives every output a big card (random noise: PNG cannot shrink it), with its sha256 updated. */
+async function bigCards(w: World, outputs: Output[]) {
+  const png = await sharp({
+    create: {
+      width: CARD_SIDE,
+      height: CARD_SIDE,
+      channels: 3,
+      background: "#000",
+      noise: { type: "gaussian", mean: 128, sigma: 60 },
+    },
+  })
+    .png()
+    .toBuffer();
+  const sum = createHash("sha256").update(png).digest("hex");
+  for (const o of outputs) {
+    await writeFile(path.join(w.dataDir, o.files!.card), png);
+    const cur = (await w.store.outputs.get(o.id))!;
+    await w.store.outputs.commit({
+      writes: [
+        w.store.outputs.write({ ...cur.value, sha256: { ...cur.value.sha256, [o.files!.card]: sum } }, cur),
+      ],
+    });
+  }
+  return png.length;
+}
 
 export const exportKillNextSlot: Drill = {
   name: "7. export SIGKILLed mid-write, then a forced drop at another second",
   promise:
     "a drop killed while writing its bundle strands nothing: the next forced drop, at another second, releases it, removes its temp folder and ships every output once",
+  usesBuild: true,
   async run(r) {
     r.step(await ensureBuilt());
     const w = await openWorld("export-kill-next");
@@ -31,7 +63,8 @@ export const exportKillNextSlot: Drill = {
       const env = w.env({ TESTIMONY_TOKEN: token, LOG_LEVEL: "warn" });
       const campaignDir = path.join(w.exportDir, CAMPAIGN_ID);
       await mkdir(campaignDir, { recursive: true });
-      r.step(`${ids.length} approved outputs`);
+      const cardBytes = await bigCards(w, outputs);
+      r.step(`${ids.length} approved outputs, each with a ${Math.round(cardBytes / 1024)} KiB card`);
 
       // The moment the drop makes its hidden temp folder, freeze it (SIGSTOP) to look, then SIGKILL it.
       const exporter = spawnBuilt(["export", CAMPAIGN_ID, "--now"], {
@@ -93,7 +126,7 @@ export const exportKillNextSlot: Drill = {
           killed.signal === "SIGKILL" &&
           inTemp?.some((f) => f.n === "bundle.zip") === true &&
           !inTemp.some((f) => f.n === "manifest.json"),
-        "the drop was SIGKILLed mid-write: a partial bundle.zip in its temp folder, no manifest yet",
+        "the drop was SIGKILLed while writing: bundle.zip begun in its temp folder, no manifest yet",
         `${raced}, ${killed.signal ?? `exit ${killed.code}`}, held ${landed.join(", ")}`,
       );
       r.check(
@@ -111,10 +144,13 @@ export const exportKillNextSlot: Drill = {
       const done = await ledger(w, ids);
       const shipped = done.complete[0];
       r.step(`export --now at another second: ${said(again)}`);
+      const wholeZip = shipped ? (await stat(path.join(w.exportDir, shipped.dir, "bundle.zip"))).size : 0;
+      const zipAtKill = inTemp?.find((f) => f.n === "bundle.zip")?.size ?? 0;
       const verified = await verifyBundles(w, done.complete);
       const released = await auditCounts(w.store, "bundle.released");
 
       r.count("temp folder at the kill", `${caught ?? "none"}: ${landed.join(", ")}`);
+      r.count("bundle.zip at the kill", `${zipAtKill} of ${wholeZip} B`);
       r.count("left by the kill", afterKill.bundles.map(afterKill.describe).join("; ") || "no bundle record");
       r.count("next drop said", again.out.trim().split("\n").slice(0, 2).join(" | "));
       r.count("bundles at the end", done.bundles.map(done.describe).join("; "));
@@ -123,6 +159,11 @@ export const exportKillNextSlot: Drill = {
       r.count("temp folders at the end", end.hidden.length);
       for (const v of verified.results) r.count(`bundles verify ${v.dir}`, v.said);
 
+      r.check(
+        zipAtKill > 0 && zipAtKill < wholeZip,
+        "the kill cut the zip short (fewer bytes than the whole bundle.zip)",
+        `${zipAtKill} of ${wholeZip} B`,
+      );
       r.check(
         again.code === 0 && shipped !== undefined && shipped.slot !== stuck?.slot,
         "the next forced drop, at another second, writes a bundle",

@@ -24,6 +24,7 @@ export const redisFrozen: Drill = {
   name: "10. Redis frozen (SIGSTOP) under a running `testimony start`",
   promise:
     "with Redis frozen, /health answers 503 within its deadline instead of hanging and one-shot commands end within 10 s saying they cannot reach Redis; after SIGCONT everything works again without a restart",
+  usesBuild: true,
   async run(r) {
     r.step(await ensureBuilt());
     const w = await openWorld("redis-frozen");

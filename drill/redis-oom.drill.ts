@@ -30,6 +30,7 @@ export const redisOom: Drill = {
   name: "9. Redis out of memory under a running `testimony start`",
   promise:
     "with Redis refusing writes (maxmemory, noeviction) the process logs at most a few lines a second, the API answers 503 with Retry-After (not 500), /health says degraded; with memory back the work resumes by itself",
+  usesBuild: true,
   async run(r) {
     r.step(await ensureBuilt());
     const w = await openWorld("redis-oom");

@@ -29,6 +29,7 @@ export const renderFullDisk: Drill = {
   name: "8. render onto a full disk, then `testimony retry`",
   promise:
     "renders onto a full DATA_DIR are retried by themselves and then end `failed` (no half-written card); once space is freed `testimony retry --campaign C` brings every output to in_review",
+  usesBuild: true,
   async run(r) {
     r.step(await ensureBuilt());
     const w = await openWorld("render-full-disk");

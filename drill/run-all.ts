@@ -10,6 +10,7 @@ import { redisOom } from "./redis-oom.drill.js";
 import { redisRestart } from "./redis-restart.drill.js";
 import { renderFullDisk } from "./render-full-disk.drill.js";
 import { renderWorkerKill } from "./render-worker-kill.drill.js";
+import { ensureBuilt } from "./support/built.js";
 import type { Drill } from "./support/drill.js";
 import { print, Report } from "./support/report.js";
 
@@ -31,6 +32,11 @@ const only = process.argv.slice(2).map(Number).filter(Boolean);
 const chosen = only.length ? DRILLS.filter((_, i) => only.includes(i + 1)) : DRILLS;
 const started = Date.now();
 const results: { name: string; passed: boolean; seconds: number }[] = [];
+
+if (chosen.some((d) => d.usesBuild)) {
+  print("\n=== npm run build (for the drills that spawn dist/cli/main.js)");
+  print(`  ${await ensureBuilt().catch((err: Error) => `FAILED: ${err.message}`)}`);
+}
 
 for (const drill of chosen) {
   const report = new Report(drill.name, drill.promise);

@@ -5,5 +5,7 @@ export type Drill = {
   name: string;
   /** What it proves, in one sentence. */
   promise: string;
+  /** Spawns the shipped binary (dist/): the runner builds it first, outside the drill's time limit. */
+  usesBuild?: boolean;
   run(report: Report): Promise<void>;
 };
