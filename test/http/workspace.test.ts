@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importSpeakers } from "../../src/app/import.service.js";
+import { type RunningServer, startServer } from "../../src/http/server.js";
+import { type Harness, harness, makeOutput, makeUser } from "./fixtures.js";
+
+/** The staff workspace over a real listening socket: who may do what, CSRF, escaping, the same rules as the CLI. */
+let h: Harness;
+let server: RunningServer;
+let staff: Session;
+let reviewer: Session;
+
+type Session = { cookie: string; csrf: string };
+
+const HEADER =
+  "id,speaker_id,text,locale,narrative,source_title,source_publisher,source_url,source_published_at";
+const row = (id: string, text: string, date = "2015-09-21") =>
+  `${id},wsh-speaker,"${text}",en,brutality,Report,"ICSR",https://icsr.info/,${date}`;
+
+function cookieOf(res: Response, name: string): string | undefined {
+  for (const c of res.headers.getSetCookie()) {
+    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+async function signIn(token: string, next = "/review"): Promise<Session & { location: string }> {
+  const form = await fetch(`${server.url}/review/login`);
+  const loginCookie = cookieOf(form, "tm_login")!;
+  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  const res = await fetch(`${server.url}/review/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
+    body: new URLSearchParams({ token, _csrf: loginCsrf, next }).toString(),
+  });
+  const cookie = cookieOf(res, "tm_session");
+  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
+  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
+  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
+  return { cookie, csrf, location: res.headers.get("location") ?? "" };
+}
+
+const get = (path: string, s?: Session) =>
+  fetch(`${server.url}${path}`, {
+    redirect: "manual",
+    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}) },
+  });
+
+function post(path: string, s: Session | undefined, form: Record<string, string>, headers = {}) {
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
+      ...headers,
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+const withCsrf = (s: Session, form: Record<string, string> = {}) => ({ ...form, _csrf: s.csrf });
+
+beforeAll(async () => {
+  h = await harness("http-workspace");
+  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  staff = await signIn((await makeUser(h, "staff1", ["staff"])).token);
+  reviewer = await signIn((await makeUser(h, "rev1", ["reviewer"])).token);
+  await importSpeakers(
+    h.store,
+    Buffer.from('pseudonym,attribution,id\n"<script>alert(1)</script>",anonymous,wsh-speaker\n'),
+    "speakers.csv",
+    "test",
+  );
+});
+afterAll(() => h.close(server));
+
+describe("who may use the workspace", () => {
+  it("sends strangers to sign in and back to the page they asked for; refuses their posts", async () => {
+    const res = await get("/workspace/quotes?state=pending");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/review/login?next=%2Fworkspace%2Fquotes%3Fstate%3Dpending");
+    const token = (await makeUser(h, "staff2", ["staff"])).token;
+    expect((await signIn(token, "/workspace/quotes?state=pending")).location).toBe(
+      "/workspace/quotes?state=pending",
+    );
+    // Never out of the app.
+    expect((await signIn(token, "//evil.example/workspace")).location).toBe("/review");
+    const check = await post("/workspace/quotes/check", undefined, { file: "q.csv", content: "x" });
+    expect(check.status).toBe(401);
+  });
+
+  it("refuses reviewers the staff pages and actions with 403, and sends them to /review", async () => {
+    const home = await get("/workspace", reviewer);
+    expect(home.status).toBe(303);
+    expect(home.headers.get("location")).toBe("/review");
+    expect((await get("/workspace", staff)).headers.get("location")).toBe("/workspace/quotes");
+    for (const path of [
+      "/workspace/quotes",
+      "/workspace/speakers",
+      "/workspace/speakers/wsh-speaker/withdraw",
+    ]) {
+      const res = await get(path, reviewer);
+      expect(res.status, path).toBe(403);
+      expect(await res.text()).toContain("403");
+    }
+    const refused = [
+      await post("/workspace/quotes/check", reviewer, withCsrf(reviewer, { file: "q.csv", content: "x" })),
+      await post("/workspace/quotes/import", reviewer, withCsrf(reviewer, { file: "q.csv", content: "x" })),
+      await post("/workspace/redactions", reviewer, withCsrf(reviewer, { term: "Some Name" })),
+      await post("/workspace/speakers/wsh-speaker/withdraw", reviewer, withCsrf(reviewer)),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    expect((await h.store.speakers.get("wsh-speaker"))!.value.consent).toBeUndefined();
+    expect(await h.store.redactions.ids()).toEqual([]);
+  });
+
+  it("refuses a staff post without the CSRF token, with a wrong one, or from another site", async () => {
+    const good = [HEADER, row("wsh-csrf", "Nothing stored.")].join("\n");
+    const form = { file: "q.csv", content: good };
+    const none = await post("/workspace/quotes/import", staff, form);
+    const wrong = await post("/workspace/quotes/import", staff, { ...form, _csrf: "x".repeat(43) });
+    const foreign = await post("/workspace/quotes/import", staff, withCsrf(staff, form), {
+      origin: "https://evil.example",
+    });
+    expect([none.status, wrong.status, foreign.status]).toEqual([403, 403, 403]);
+    expect(((await none.json()) as { message: string }).message).toContain("CSRF");
+    expect(await h.store.quotes.get("wsh-csrf")).toBeUndefined();
+  });
+});
+
+describe("quotes", () => {
+  it("checks every row without storing anything, shows errors beside their rows, then imports", async () => {
+    const bad = [HEADER, row("wsh-1", "One."), row("wsh-2", "Two.", "21/09/2015"), row("wsh-3", "")].join(
+      "\n",
+    );
+    const page = await post(
+      "/workspace/quotes/check",
+      staff,
+      withCsrf(staff, { file: "q.csv", content: bad }),
+    );
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('<tr class="row-bad" data-line="3">');
+    expect(html).toContain('<td class="cell-bad" data-column="source_published_at">21/09/2015</td>');
+    expect(html).toContain('<tr class="row-bad" data-line="4">');
+    expect(html).toContain(
+      '<li class="error" data-field="text"><strong>text</strong>: must not be empty</li>',
+    );
+    expect(html).not.toContain('data-line="2"');
+    expect(await h.store.quotes.ids()).toEqual([]);
+
+    // htmx asks for the fragment only.
+    const good = [HEADER, row("wsh-1", "One."), row("wsh-2", "Two <b>bold</b>.")].join("\n");
+    const frag = await post(
+      "/workspace/quotes/check",
+      staff,
+      withCsrf(staff, { file: "q.csv", content: good }),
+      {
+        "hx-request": "true",
+      },
+    );
+    expect(frag.status).toBe(200);
+    const fragment = await frag.text();
+    expect(fragment).not.toContain("<html");
+    expect(fragment).toContain("Import 2 quotes");
+    expect(await h.store.quotes.ids()).toEqual([]);
+
+    const done = await post(
+      "/workspace/quotes/import",
+      staff,
+      withCsrf(staff, { file: "q.csv", content: good }),
+    );
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe("/workspace/quotes?done=imported&n=2");
+    expect(await h.store.quotes.ids()).toEqual(["wsh-1", "wsh-2"]);
+    const list = await (await get("/workspace/quotes?q=bold", staff)).text();
+    // Escaped, and the speaker's pseudonym too.
+    expect(list).toContain("Two &lt;b&gt;bold&lt;/b&gt;.");
+    expect(list).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(list).not.toContain("<script>alert(1)");
+    expect(list).toContain('data-id="wsh-2"');
+    expect(list).not.toContain('data-id="wsh-1"');
+    expect(list).toContain("Quotes 1–1 of 1");
+  });
+
+  it("vets, refuses a rejection without a note, rejects with one, retires; same rules as the CLI", async () => {
+    const csv = [HEADER, row("wsh-v", "To vet."), row("wsh-r", "To reject.")].join("\n");
+    expect(
+      (await post("/workspace/quotes/import", staff, withCsrf(staff, { file: "v.csv", content: csv })))
+        .status,
+    ).toBe(303);
+    const vet = await post("/workspace/quotes/wsh-v/vet", staff, withCsrf(staff, { back: "?state=pending" }));
+    expect(vet.status).toBe(303);
+    expect(vet.headers.get("location")).toBe("/workspace/quotes?state=pending&done=vet");
+    // Never redirected out of the list.
+    const noNote = await post(
+      "/workspace/quotes/wsh-r/reject",
+      staff,
+      withCsrf(staff, { back: "//evil.example" }),
+    );
+    expect(noNote.status).toBe(400);
+    expect(await noNote.text()).toContain("rejecting a quote needs a note saying why");
+    const reject = await post(
+      "/workspace/quotes/wsh-r/reject",
+      staff,
+      withCsrf(staff, { note: "not verifiable" }),
+    );
+    expect(reject.headers.get("location")).toBe("/workspace/quotes?done=reject");
+    const again = await post("/workspace/quotes/wsh-r/retire", staff, withCsrf(staff));
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("cannot retire quote wsh-r: it is rejected");
+    expect((await post("/workspace/quotes/wsh-v/retire", staff, withCsrf(staff))).status).toBe(303);
+    const [v, r] = (await h.store.quotes.getMany(["wsh-v", "wsh-r"])).map((x) => x.value.vetting);
+    expect(v).toMatchObject({ state: "retired", by: "staff1" });
+    expect(r).toMatchObject({ state: "rejected", by: "staff1", note: "not verifiable" });
+  });
+});
+
+describe("speakers", () => {
+  it("previews a withdrawal without changing anything, then withdraws; adds redaction terms", async () => {
+    await makeOutput(h, { speakerId: "wsh-speaker", campaignId: "wsh-c", status: "in_review" });
+    await makeOutput(h, { speakerId: "wsh-speaker", campaignId: "wsh-c", status: "exported" });
+    const preview = await get("/workspace/speakers/wsh-speaker/withdraw", staff);
+    expect(preview.status).toBe(200);
+    const html = await preview.text();
+    expect(html).toContain("<strong>1 output</strong> not yet exported will be withdrawn");
+    expect(html).toContain("<strong>1 takedown</strong>");
+    expect((await h.store.speakers.get("wsh-speaker"))!.value.consent).toBeUndefined();
+    expect((await get("/workspace/speakers/nobody/withdraw", staff)).status).toBe(404);
+
+    const res = await post(
+      "/workspace/speakers/wsh-speaker/withdraw",
+      staff,
+      withCsrf(staff, { reason: "asked" }),
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/workspace/speakers?done=withdrawn&w=1&t=1");
+    expect((await h.store.speakers.get("wsh-speaker"))!.value.consent?.state).toBe("withdrawn");
+
+    const added = await post(
+      "/workspace/redactions",
+      staff,
+      withCsrf(staff, { term: "Abu Test", speaker: "wsh-speaker" }),
+    );
+    expect(added.headers.get("location")).toBe("/workspace/speakers?done=redaction-added");
+    const short = await post("/workspace/redactions", staff, withCsrf(staff, { term: "A" }));
+    expect(short.status).toBe(400);
+    expect(await short.text()).toContain("a redaction term needs at least 2 characters");
+    const list = await (await get("/workspace/speakers", staff)).text();
+    expect(list).toContain("<td>Abu Test</td>");
+    expect(list).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+  });
+});
+
+describe("assets", () => {
+  it("serves the workspace script, styles and htmx as files, under a CSP that runs no inline code", async () => {
+    for (const [file, type] of [
+      ["workspace.js", "text/javascript"],
+      ["workspace.css", "text/css"],
+      ["htmx.min.js", "text/javascript"],
+    ] as const) {
+      const res = await fetch(`${server.url}/workspace/assets/${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get("content-type")).toContain(type);
+    }
+    expect(await (await fetch(`${server.url}/workspace/assets/htmx.min.js`)).text()).toContain("htmx");
+    expect((await fetch(`${server.url}/workspace/assets/other.js`)).status).toBe(400);
+    const page = await get("/workspace/quotes", staff);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("content-security-policy")).not.toContain("unsafe");
+    expect(page.headers.get("cache-control")).toBe("no-store");
+  });
+});
