@@ -22,14 +22,15 @@ REVIEWER_TOKEN="$(token_of demo-reviewer reviewer)"
 ADMIN_TOKEN="$(token_of demo-admin admin)"
 staff() { TESTIMONY_TOKEN="$STAFF_TOKEN" cli "$@"; }
 
+# The campaign is created last, so a start interrupted half-way imports and vets the rest next time.
 if [ "$(cli campaigns list --json)" = "[]" ]; then
   echo "== empty store: importing the sample data as demo-staff"
   staff speakers import assets/sample/speakers.csv
   staff quotes import assets/sample/quotes.csv
-  staff campaigns create assets/sample/campaign.json
   for id in $(cli quotes list --state pending --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(q=>q.id).join(" ")))'); do
     staff quotes vet "$id" --note "sample data, vetted for the demo"
   done
+  staff campaigns create assets/sample/campaign.json
 fi
 
 echo "== queueing the sample campaign as demo-staff"
