@@ -6,8 +6,12 @@ import { type NodeChild, REPO_ROOT, spawnNode } from "./processes.js";
 
 const exec = promisify(execFile);
 
-/** The shipped binary, as an operator runs it after `npm run build`. */
-export const BUILT_MAIN = path.join(REPO_ROOT, "dist", "cli", "main.js");
+/**
+ * The shipped binary, as an operator runs it after `npm run build`. DRILL_DIST=/other/dist drills
+ * another build as it is (never rebuilt), e.g. one with a fix taken out, to see a drill fail.
+ */
+const OTHER_DIST = process.env.DRILL_DIST;
+export const BUILT_MAIN = path.join(OTHER_DIST ?? path.join(REPO_ROOT, "dist"), "cli", "main.js");
 
 let built: Promise<string> | undefined;
 
@@ -29,6 +33,7 @@ async function newestTs(dir: string): Promise<number> {
  */
 export function ensureBuilt(): Promise<string> {
   built ??= (async () => {
+    if (OTHER_DIST) return `${OTHER_DIST} used as it is (DRILL_DIST)`;
     if (process.env.DRILL_SKIP_BUILD) return "dist/ used as it is (DRILL_SKIP_BUILD)";
     const distTime = await stat(BUILT_MAIN).then(
       (s) => s.mtimeMs,
