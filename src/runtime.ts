@@ -7,6 +7,7 @@ import { closeRedis, type Owner } from "./lifecycle/owner.js";
 import type { Logger } from "./logger.js";
 import { closeQueues, createQueues, type Queues } from "./queues/queues.js";
 import { loadTextTemplates, type TextTemplates } from "./render/text/text.render.js";
+import { createStorage } from "./storage/index.js";
 import { readPersistence } from "./store/persistence.js";
 import {
   type BlockingRedis,
@@ -59,6 +60,8 @@ export function openRuntime(
   const queues = owner.own("queues", createQueues(redis, store.keys), closeQueues);
   for (const q of Object.values(queues)) q.on("error", () => {});
   const templates = loadTextTemplates();
+  // Blob storage (issue 15): DATA_DIR/EXPORT_DIR on disk, or the S3 bucket STORAGE_URL names.
+  const storage = createStorage(config);
 
   const blockingConnection = (purpose: string): BlockingRedis => {
     const conn = owner.own(`redis (${purpose})`, connectRedis(config.redisUrl, "worker"), closeRedis);
@@ -96,7 +99,7 @@ export function openRuntime(
       return ownWorker(
         "render worker",
         createRenderWorker(
-          { store: workerStore, dataDir: config.dataDir, templates, log },
+          { store: workerStore, dataDir: config.dataDir, files: storage.files, templates, log },
           conn,
           store.keys,
           // Renders take tens of milliseconds: a 10 s lock (renewed every 5 s while a render runs) brings
@@ -111,6 +114,7 @@ export function openRuntime(
         store: createStore(conn, config.keyPrefix),
         dataDir: config.dataDir,
         exportDir: config.exportDir,
+        ...storage,
         log,
       };
       // Drops a crashed exporter left unfinished are completed or released before new ones run.

@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId } from "../domain/bundle.js";
 import { AppError, notFound } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
+import type { BlobStore } from "../storage/index.js";
 import { createExportLeaseStore } from "../store/export-lease.store.js";
 import type { Store } from "../store/store.js";
 import { exists, type FailedAtExport, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
@@ -23,6 +25,10 @@ export type ExportDeps = {
   afterStep?: (step: ExportStep) => Promise<void> | void;
   /** How long a reservation outlives its exporter without renewal (default 30 s; renewed every third). */
   leaseMs?: number;
+  /** Where cards and texts are read from (createStorage); without it, files under dataDir. */
+  files?: BlobStore;
+  /** With S3 storage, where the bundle is delivered after its folder is written: "<dir>/bundle.zip", "<dir>/manifest.json". */
+  bundles?: BlobStore;
 };
 
 /** What a drop reports besides its bundle: what it recovered, what the cap held back, what failed at export. */
@@ -145,6 +151,7 @@ export async function exportSlot(
       outputs: { id: string }[];
       zip: { sha256: string; bytes: number };
     };
+    if (deps.bundles) await publishBundle(deps.bundles, dirAbs, bundle.dir, log);
     const complete = await markExported(
       store,
       bundle,
@@ -177,4 +184,22 @@ export async function recoverDrops(deps: ExportDeps, actor = "export-worker"): P
     all.push(...recovered);
   }
   return all;
+}
+
+/**
+ * Copies a written bundle folder into bundle storage, streaming (one multipart part in memory at a time):
+ * the zip first, then the manifest, so a manifest in storage means its zip is there. Idempotent: a rerun
+ * after a crash puts the same keys again.
+ */
+export async function publishBundle(bundles: BlobStore, dirAbs: string, dir: string, log: Logger) {
+  const started = Date.now();
+  for (const [name, type] of [
+    ["bundle.zip", "application/zip"],
+    ["manifest.json", "application/json"],
+  ] as const) {
+    const file = path.join(dirAbs, name);
+    const size = (await stat(file)).size;
+    await bundles.put(`${dir}/${name}`, createReadStream(file), { size, contentType: type });
+  }
+  log.info({ to: bundles.where(`${dir}/bundle.zip`), ms: Date.now() - started }, "bundle stored");
 }

@@ -7,13 +7,22 @@ import type { Quote } from "../domain/quote.js";
 import type { Speaker } from "../domain/speaker.js";
 import type { Logger } from "../logger.js";
 import { CardError, renderCard } from "../render/card/card.render.js";
-import { sha256, writeFileAtomic } from "../render/files.js";
+import { sha256 } from "../render/files.js";
 import { TextTemplateError, type TextTemplates } from "../render/text/text.render.js";
+import { diskBlobStore } from "../storage/disk.js";
+import type { BlobStore } from "../storage/index.js";
 import type { Store } from "../store/store.js";
 import { loadBrandLogo } from "./brand.service.js";
 import { redactionHit } from "./safety.service.js";
 
-export type RenderDeps = { store: Store; dataDir: string; templates: TextTemplates; log: Logger };
+export type RenderDeps = {
+  store: Store;
+  dataDir: string;
+  templates: TextTemplates;
+  log: Logger;
+  /** Where cards and texts go (createStorage); without it, files under dataDir (today's layout). */
+  files?: BlobStore;
+};
 
 /** A render that will never succeed as things stand; the reason is saved on the output. */
 export class RenderFailure extends Error {
@@ -26,10 +35,11 @@ export class RenderFailure extends Error {
   }
 }
 
+/** Storage keys (and paths under DATA_DIR): the same output always writes the same key, so a retry overwrites. */
 export const cardPath = (o: Pick<Output, "campaignId" | "id" | "encoding">) =>
-  path.join("outputs", o.campaignId, `${o.id}.${o.encoding === "jpeg" ? "jpg" : o.encoding}`);
+  path.posix.join("outputs", o.campaignId, `${o.id}.${o.encoding === "jpeg" ? "jpg" : o.encoding}`);
 export const textPath = (o: Pick<Output, "campaignId" | "id">, variant: TextVariant) =>
-  path.join("outputs", o.campaignId, `${o.id}.${variant}.txt`);
+  path.posix.join("outputs", o.campaignId, `${o.id}.${variant}.txt`);
 
 type Attempt = { number: number; final: boolean };
 
@@ -150,12 +160,13 @@ async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output
 
   const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
   const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
-  await writeFileAtomic(path.join(deps.dataDir, files.card), card.bytes);
+  const blobs = deps.files ?? diskBlobStore(deps.dataDir);
+  await blobs.put(files.card, card.bytes, { contentType: `image/${output.encoding}` });
   for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
     const rel = textPath(output, variant);
     files.text[variant] = rel;
     sums[rel] = sha256(text);
-    await writeFileAtomic(path.join(deps.dataDir, rel), text);
+    await blobs.put(rel, text, { contentType: "text/plain; charset=utf-8" });
   }
   return {
     files,

@@ -12,11 +12,18 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
     .requiredOption("--now", "export for the current moment as the slot (required)")
     .action(async (campaign: string) => {
       const { exportSlot } = await import("../app/export.service.js");
+      const { createStorage } = await import("../storage/index.js");
       const actor = await ctx.actor("bundles:write");
       const store = await ctx.store();
       const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
       const r = await exportSlot(
-        { store, dataDir: ctx.config.dataDir, exportDir: ctx.config.exportDir, log: ctx.log },
+        {
+          store,
+          dataDir: ctx.config.dataDir,
+          exportDir: ctx.config.exportDir,
+          ...createStorage(ctx.config),
+          log: ctx.log,
+        },
         { campaignId: campaign, slot, actor },
       );
       for (const line of exportReportLines(r)) ctx.print(line);

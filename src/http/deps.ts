@@ -1,6 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { Queues } from "../queues/queues.js";
 import type { TextTemplates } from "../render/text/text.render.js";
+import type { BlobStore } from "../storage/index.js";
 import type { SessionStore } from "../store/session.store.js";
 import type { Store } from "../store/store.js";
 import type { TokenLimits, TokenThrottle } from "./token-throttle.js";
@@ -14,6 +15,9 @@ export type AppDeps = {
   log: Logger;
   /** Where bundles are written and served from. */
   exportDir: string;
+  /** Blob storage (createStorage): with S3, cards are read and bundles delivered there. Unset: the folders above. */
+  files?: BlobStore;
+  bundles?: BlobStore;
   /** The web surface's settings from the configuration; tests may leave them out. */
   web?: WebOptions;
 };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Runtime } from "../runtime.js";
+import { createStorage } from "../storage/index.js";
 import { buildApp } from "./app.js";
 import type { AppDeps } from "./deps.js";
 
@@ -26,6 +27,7 @@ export async function serveRuntime(
     templates: rt.templates,
     dataDir: rt.config.dataDir,
     exportDir: rt.config.exportDir,
+    ...createStorage(rt.config),
     log: rt.log,
     web: { publicUrl: rt.config.publicUrl, metricsToken: rt.config.metricsToken },
     host: opts.host,

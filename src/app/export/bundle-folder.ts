@@ -1,12 +1,15 @@
 import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { Bundle } from "../../domain/bundle.js";
 import type { Campaign } from "../../domain/campaign.js";
 import { move, type Output } from "../../domain/output.js";
 import { findRedactionHit } from "../../domain/redaction.js";
 import { buildManifest, cardEntryName, textEntryName } from "../../export/manifest.js";
 import { writeZip, type ZipEntry } from "../../export/zip.js";
+import { diskBlobStore } from "../../storage/disk.js";
 import type { Store } from "../../store/store.js";
 import type { ExportDeps } from "../export.service.js";
 import { publishedTexts, termsFor } from "../safety.service.js";
@@ -94,15 +97,7 @@ export async function writeBundleFolder(
       compress: true,
     })),
   ]);
-  // Sizes in parallel: thousands of sequential stats cost a second on a big drop.
-  const entries: ZipEntry[] = await Promise.all(
-    files.map(async (f) => {
-      const file = path.join(deps.dataDir, f.rel);
-      return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
-    }),
-  );
   const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
-  entries.push({ name: "manifest.json", bytes: Buffer.from(manifestJson), compress: true });
 
   const finalDir = path.join(deps.exportDir, bundle.dir);
   await mkdir(path.dirname(finalDir), { recursive: true });
@@ -110,6 +105,8 @@ export async function writeBundleFolder(
   const tmpDir = `${path.join(path.dirname(finalDir), `.${path.basename(finalDir)}`)}.${randomBytes(4).toString("hex")}.tmp`;
   await mkdir(tmpDir);
   try {
+    const entries: ZipEntry[] = await zipEntries(deps, files, path.join(tmpDir, ".in"));
+    entries.push({ name: "manifest.json", bytes: Buffer.from(manifestJson), compress: true });
     const zip = await writeZip(path.join(tmpDir, "bundle.zip"), entries);
     const sidecar = {
       ...manifest,
@@ -117,6 +114,7 @@ export async function writeBundleFolder(
       zip: { file: "bundle.zip", ...zip },
     };
     await writeFile(path.join(tmpDir, "manifest.json"), `${JSON.stringify(sidecar, null, 2)}\n`);
+    await rm(path.join(tmpDir, ".in"), { recursive: true, force: true });
     await deps.afterStep?.("written");
     stillOwned();
     await rename(tmpDir, finalDir);
@@ -125,6 +123,49 @@ export async function writeBundleFolder(
     await rm(tmpDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+type BundleFile = { name: string; rel: string; sha256: string; compress: boolean };
+/** Files fetched from remote storage at once: bounds open sockets and what is in flight. */
+const FETCH_AHEAD = 8;
+
+/**
+ * The zip's file entries. On disk storage the zip reads DATA_DIR's files in place. On S3 each card and
+ * text streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a
+ * time, so no bundle is ever whole in memory; writeZip then checks each file's sha256 as it reads it.
+ */
+async function zipEntries(deps: ExportDeps, files: BundleFile[], stageDir: string): Promise<ZipEntry[]> {
+  const blobs = deps.files ?? diskBlobStore(deps.dataDir);
+  const entries: ZipEntry[] = new Array(files.length);
+  let next = 0;
+  let staged = false;
+  const one = async (i: number) => {
+    const f = files[i]!;
+    let file = blobs.localPath(f.rel);
+    if (!file) {
+      if (!staged) {
+        await mkdir(stageDir, { recursive: true });
+        staged = true;
+      }
+      file = path.join(stageDir, String(i));
+      await pipeline(await blobs.stream(f.rel), createWriteStream(file));
+    }
+    entries[i] = {
+      name: f.name,
+      file,
+      size: (await stat(file)).size,
+      sha256: f.sha256,
+      compress: f.compress,
+    };
+  };
+  // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
+  const width = blobs.localPath("x") ? 64 : FETCH_AHEAD;
+  await Promise.all(
+    Array.from({ length: Math.min(width, files.length) }, async () => {
+      while (next < files.length) await one(next++);
+    }),
+  );
+  return entries;
 }
 
 /** Leftovers of a run that crashed mid-write: hidden, never renamed into place, safe to delete. */

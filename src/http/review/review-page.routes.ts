@@ -132,7 +132,7 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
       if (output.status === "queued" || output.status === "rendering") {
         throw new AppError("not_found", `output ${output.id} is not rendered yet`);
       }
-      const card = await readCard(deps.dataDir, output);
+      const card = await readCard(deps.files ?? deps.dataDir, output);
       if (card.etag) reply.header("etag", card.etag);
       return reply.type(card.type).header("cache-control", "private, max-age=300").send(card.bytes);
     },

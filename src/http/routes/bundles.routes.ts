@@ -90,7 +90,14 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     handler: async ({ params, user, req }) => {
       const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
       const r = await exportSlot(
-        { store, dataDir: deps.dataDir, exportDir: deps.exportDir, log: req.log as unknown as Logger },
+        {
+          store,
+          dataDir: deps.dataDir,
+          exportDir: deps.exportDir,
+          files: deps.files,
+          bundles: deps.bundles,
+          log: req.log as unknown as Logger,
+        },
         { campaignId: params.id, slot, actor: user.id },
       );
       return r.status === "empty" ? { status: r.status } : { status: r.status, bundle: r.bundle };

@@ -85,7 +85,7 @@ export function outputsRoutes(app: FastifyInstance, deps: AppDeps) {
     produces: "image/*",
     schema: { params: idParam },
     handler: async ({ params, reply }) => {
-      const card = await readCard(deps.dataDir, await getOutput(store, params.id));
+      const card = await readCard(deps.files ?? deps.dataDir, await getOutput(store, params.id));
       if (card.etag) reply.header("etag", card.etag);
       return reply.type(card.type).header("cache-control", "private, max-age=300").send(card.bytes);
     },
