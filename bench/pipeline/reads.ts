@@ -17,6 +17,8 @@ import { openWorld, type World } from "./world.js";
 
 const CAMPAIGNS = 10;
 const QUOTES = 500;
+/** Requests before each figure: the first size also warms the server (JIT, connections). */
+const WARM_UP = 60;
 const FORMATS = ["square", "portrait", "story", "landscape"] as const;
 /** Of every 20 outputs: 2 in review, 1 rejected, 8 approved, 9 exported. */
 const STATUS_CYCLE = [
@@ -108,7 +110,7 @@ async function measure(
     if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${body.slice(0, 300)}`);
     return now() - t0;
   };
-  for (let i = 0; i < 20; i++) await hit(); // warm-up
+  for (let i = 0; i < WARM_UP; i++) await hit();
   const times: number[] = [];
   const t0 = now();
   let next = 0;
@@ -208,7 +210,7 @@ export function readsSection(r: ReadsResult): string[] {
   const lines = [
     "## Reads against store size",
     "",
-    `Outputs written straight through the store (its commit script: sorted indexes and counters as real commits leave them) over ${CAMPAIGNS} campaigns, ${QUOTES} quotes × 4 formats; 10 % in review. One \`testimony serve\`; ${r.requests} requests per figure after 20 warm-up, ${r.concurrency} in flight. The API as a reviewer (bearer token), the review page with a session cookie (120 cards, coverage panel of every campaign). Milliseconds.`,
+    `Outputs written straight through the store (its commit script: sorted indexes and counters as real commits leave them) over ${CAMPAIGNS} campaigns, ${QUOTES} quotes × 4 formats; 10 % in review. One \`testimony serve\`; ${r.requests} requests per figure after ${WARM_UP} warm-up, ${r.concurrency} in flight. The API as a reviewer (bearer token), the review page with a session cookie (120 cards, coverage panel of every campaign). Milliseconds.`,
     "",
     `| outputs stored | in review | request | p50 ms | p95 ms | p99 ms | requests/s |`,
     "|---:|---:|---|---:|---:|---:|---:|",
