@@ -13,7 +13,7 @@ token_of() {
   if cli users list --json | grep -q "\"id\": \"$name\""; then
     line="$(cli users token "$name")"
   else
-    line="$(cli users add "$name" --role "$role" | head -n 1)"
+    line="$(cli users add "$name" --role "$role")"; line="${line%%$'\n'*}"
   fi
   echo "${line##*token: }"
 }
