@@ -93,7 +93,7 @@ export const redisRestart: Drill = {
       );
 
       // A job whose hand-over reply was lost in the restart comes back only as a stalled job: after its
-      // lock (BullMQ default 30 s) expires and a stall check (every 30 s) sees it. So allow 30 + 30 s.
+      // lock expires and a stall check sees it: 10 s + 5 s in `testimony start` (30 + 30 s before). 75 s is generous.
       const settledInTime = await until(
         "every output in a final state",
         async () => {
@@ -182,7 +182,7 @@ export const redisRestart: Drill = {
       if (stalled.length) {
         r.note(
           `${stalled.join(", ")}: handed to the worker in the reply to its previous job's moveToFinished, a reply the\n` +
-            "restart swallowed; it sat in BullMQ's active list until its 30 s lock expired and a 30 s stall check moved it back.",
+            "restart swallowed; it sat in BullMQ's active list until its lock expired and a stall check moved it back.",
         );
       }
     } finally {
