@@ -253,6 +253,144 @@ describe("speakers", () => {
   });
 });
 
+describe("campaigns", () => {
+  const form = (over: Record<string, string | string[]> = {}) => {
+    const p = new URLSearchParams({
+      _csrf: staff.csrf,
+      id: "wsh-camp",
+      name: "Why they left <i>",
+      region: "Iraq",
+      locales: "en",
+      background: "#0f1f2e",
+      backgroundTo: "#1d3b53",
+      text: "#f5f1e8",
+      accent: "#e0a526",
+      hashtags: "#WhyTheyLeft",
+      cron: "0 9 * * 1",
+      timeZone: "Asia/Baghdad",
+      maxPerDrop: "3",
+      encoding: "png",
+    });
+    for (const [k, v] of Object.entries({
+      narratives: ["brutality"],
+      formats: ["square"],
+      textVariants: ["post", "alt_text"],
+      ...over,
+    })) {
+      p.delete(k);
+      for (const x of [v].flat()) p.append(k, x);
+    }
+    return p.toString();
+  };
+  const send = (path: string, body: string, s: Session = staff) =>
+    fetch(`${server.url}${path}`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_session=${s.cookie}` },
+      body,
+    });
+
+  it("creates a campaign from the form, with the schema's errors beside their fields first", async () => {
+    expect((await get("/workspace/campaigns/new", staff)).status).toBe(200);
+    expect((await get("/workspace/campaigns/new", reviewer)).status).toBe(403);
+    const bad = await send(
+      "/workspace/campaigns",
+      form({ cron: "every monday", timeZone: "Mars/Base", formats: [] }),
+    );
+    expect(bad.status).toBe(400);
+    const html = await bad.text();
+    expect(html).toMatch(
+      /<span class="field-error" id="e-cron">invalid cron expression &quot;every monday&quot;/,
+    );
+    expect(html).toContain(
+      '<span class="field-error" id="e-tz">&quot;Mars/Base&quot; is not an IANA time zone',
+    );
+    expect(html).toContain('<span class="field-error" id="e-formats">at least one format</span>');
+    // What was typed is kept.
+    expect(html).toContain('value="Why they left &lt;i&gt;"');
+    expect(await h.store.campaigns.get("wsh-camp")).toBeUndefined();
+    // No CSRF token, no campaign.
+    expect((await send("/workspace/campaigns", form({ _csrf: "" }))).status).toBe(403);
+
+    const ok = await send("/workspace/campaigns", form());
+    expect(ok.status, ok.status === 303 ? "" : /role="alert"[^>]*>([^<]*)/.exec(await ok.text())?.[1]).toBe(
+      303,
+    );
+    expect(ok.headers.get("location")).toBe("/workspace/campaigns?done=created");
+    const c = (await h.store.campaigns.get("wsh-camp"))!.value;
+    expect(c).toMatchObject({
+      name: "Why they left <i>",
+      createdBy: "staff1",
+      schedule: { timeZone: "Asia/Baghdad" },
+    });
+    const list = await (await get("/workspace/campaigns", staff)).text();
+    expect(list).toContain("Why they left &lt;i&gt;");
+
+    const edit = await get("/workspace/campaigns/wsh-camp/edit", staff);
+    expect(await edit.text()).toContain('value="0 9 * * 1"');
+    const saved = await send("/workspace/campaigns/wsh-camp", form({ hashtags: "#WhyTheyLeft #Truth" }));
+    expect(saved.headers.get("location")).toBe("/workspace/campaigns?done=saved");
+    expect((await h.store.campaigns.get("wsh-camp"))!.value.hashtags).toEqual(["#WhyTheyLeft", "#Truth"]);
+    expect((await send("/workspace/campaigns/wsh-camp/edit", form(), reviewer)).status).toBe(404);
+    expect((await send("/workspace/campaigns/wsh-camp", form(), reviewer)).status).toBe(403);
+  });
+
+  it("pauses, resumes and queues; previews a card from the unsaved form", async () => {
+    if (!(await h.store.campaigns.get("wsh-camp")))
+      expect((await send("/workspace/campaigns", form())).status).toBe(303);
+    const paused = await post("/workspace/campaigns/wsh-camp/pause", staff, withCsrf(staff));
+    expect(paused.headers.get("location")).toBe("/workspace/campaigns?done=paused");
+    expect((await h.store.campaigns.get("wsh-camp"))!.value.paused).toBe(true);
+    expect((await post("/workspace/campaigns/wsh-camp/resume", staff, withCsrf(staff))).status).toBe(303);
+    expect((await h.store.campaigns.get("wsh-camp"))!.value.paused).toBe(false);
+    expect((await post("/workspace/campaigns/wsh-camp/pause", reviewer, withCsrf(reviewer))).status).toBe(
+      403,
+    );
+
+    const csv = [HEADER, row("wsh-p", "The preview quote.")].join("\n");
+    await post("/workspace/quotes/import", staff, withCsrf(staff, { file: "p.csv", content: csv }));
+    await post("/workspace/quotes/wsh-p/vet", staff, withCsrf(staff));
+    // The speaker withdrew in an earlier case: a new one for this quote's outputs.
+    await importSpeakers(
+      h.store,
+      Buffer.from("pseudonym,attribution,id\nP,anonymous,wsh-p-speaker\n"),
+      "s.csv",
+      "t",
+    );
+    const q = (await h.store.quotes.get("wsh-p"))!;
+    await h.store.quotes.commit({
+      writes: [h.store.quotes.write({ ...q.value, speakerId: "wsh-p-speaker" }, q)],
+    });
+    const queued = await post("/workspace/campaigns/wsh-camp/queue", staff, withCsrf(staff));
+    expect(queued.status).toBe(303);
+    expect(queued.headers.get("location")).toMatch(/^\/workspace\/campaigns\?done=queued&n=1&s=\d+$/);
+    expect(await h.store.outputs.count(["campaign:wsh-camp"])).toBe(1);
+    expect((await post("/workspace/campaigns/wsh-camp/queue", reviewer, withCsrf(reviewer))).status).toBe(
+      403,
+    );
+
+    const params = new URLSearchParams(form({ quote: "wsh-p", format: "square" }));
+    const png = await get(`/workspace/campaigns/preview?${params}`, staff);
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+    const bytes = Buffer.from(await png.arrayBuffer());
+    expect(bytes.subarray(1, 4).toString()).toBe("PNG");
+    params.set("background", "#ffffff");
+    const other = Buffer.from(
+      await (await get(`/workspace/campaigns/preview?${params}`, staff)).arrayBuffer(),
+    );
+    expect(other.equals(bytes)).toBe(false);
+    params.set("cron", "nonsense");
+    // As the page's script asks for the reason when the image fails.
+    const refused = await fetch(`${server.url}/workspace/campaigns/preview?${params}`, {
+      headers: { accept: "application/json", cookie: `tm_session=${staff.cookie}` },
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { message: string }).message).toContain("schedule.cron");
+    expect((await get(`/workspace/campaigns/preview?${params}`, reviewer)).status).toBe(403);
+  });
+});
+
 describe("assets", () => {
   it("serves the workspace script, styles and htmx as files, under a CSP that runs no inline code", async () => {
     for (const [file, type] of [

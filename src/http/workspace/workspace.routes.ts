@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
+import { workspaceCampaignRoutes } from "./campaigns.routes.js";
 import { workspaceAssetRoutes } from "./common.js";
 import { workspaceQuoteRoutes } from "./quotes.routes.js";
 import { workspaceSpeakerRoutes } from "./speakers.routes.js";
@@ -10,4 +11,5 @@ export function workspaceRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pag
   workspaceAssetRoutes(app);
   workspaceQuoteRoutes(app, deps, pages);
   workspaceSpeakerRoutes(app, deps, pages);
+  workspaceCampaignRoutes(app, deps, pages);
 }

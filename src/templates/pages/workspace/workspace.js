@@ -62,6 +62,85 @@
     }
   });
 
+  // Campaign form: a live preview rendered by the workers' own code as the form changes (debounced),
+  // and a warning when text and background contrast is below WCAG AA (4.5:1).
+  const campaignForm = document.getElementById("campaign-form");
+  const preview = document.getElementById("preview");
+  const previewMessage = document.getElementById("preview-message");
+  const contrastEl = document.getElementById("contrast");
+  const luminance = (hex) => {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((m, n) => n - m);
+    return (x + 0.05) / (y + 0.05);
+  };
+  function checkContrast() {
+    if (!contrastEl || !campaignForm) return;
+    const value = (name) => campaignForm.elements.namedItem(name)?.value ?? "#000000";
+    const backgrounds = [value("background")];
+    if (campaignForm.elements.namedItem("gradient")?.checked) backgrounds.push(value("backgroundTo"));
+    const worst = Math.min(...backgrounds.map((bg) => ratio(value("text"), bg)));
+    const shown = worst.toFixed(1);
+    contrastEl.textContent =
+      worst < 4.5
+        ? `Warning: text contrast ${shown}:1 is below WCAG AA (4.5:1); the text will be hard to read.`
+        : `Text contrast ${shown}:1 (WCAG AA needs 4.5:1).`;
+    contrastEl.className = worst < 4.5 ? "small warn" : "small";
+  }
+  let previewTimer;
+  let previewUrl = "";
+  function refreshPreview() {
+    if (!campaignForm || !preview) return;
+    const params = new URLSearchParams(new FormData(campaignForm));
+    params.delete("_csrf");
+    const url = `/workspace/campaigns/preview?${params}`;
+    if (url === previewUrl) return;
+    previewUrl = url;
+    if (previewMessage) previewMessage.textContent = "Rendering…";
+    preview.src = url;
+  }
+  if (campaignForm) {
+    campaignForm.addEventListener("input", () => {
+      checkContrast();
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(refreshPreview, 250);
+    });
+    campaignForm.addEventListener("change", () => {
+      checkContrast();
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(refreshPreview, 250);
+    });
+    checkContrast();
+    refreshPreview();
+  }
+  if (preview) {
+    preview.addEventListener("load", () => {
+      if (previewMessage) {
+        previewMessage.textContent = `Preview updated: ${preview.naturalWidth}×${preview.naturalHeight}.`;
+        previewMessage.className = "small";
+      }
+      preview.dataset.state = "ok";
+    });
+    preview.addEventListener("error", async () => {
+      preview.dataset.state = "failed";
+      if (!previewUrl || !previewMessage) return;
+      // The image said nothing; ask the same address for its reason.
+      try {
+        const res = await fetch(previewUrl, { headers: { accept: "application/json" } });
+        const body = await res.json();
+        previewMessage.textContent = `Warning: ${body.message}`;
+      } catch {
+        previewMessage.textContent = "Warning: the preview could not be rendered.";
+      }
+      previewMessage.className = "small warn";
+    });
+  }
+
   // Destructive forms ask first when they carry a data-confirm text (no inline handler needed).
   document.addEventListener("submit", (e) => {
     const text = e.target instanceof HTMLFormElement ? e.target.dataset.confirm : undefined;

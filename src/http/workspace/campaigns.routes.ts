@@ -1,0 +1,332 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { createCampaign, getCampaign, setPaused, updateCampaign } from "../../app/campaigns.service.js";
+import { queueCampaign } from "../../app/queue.service.js";
+import { composeOutput, RenderFailure } from "../../app/render.service.js";
+import {
+  type Campaign,
+  campaignInputSchema,
+  ENCODINGS,
+  FORMAT_NAMES,
+  type Format,
+  TEXT_VARIANTS,
+} from "../../domain/campaign.js";
+import { AppError, type ErrorDetail } from "../../domain/errors.js";
+import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
+import type { HttpDeps } from "../deps.js";
+import type { Pages } from "../review/pages.js";
+import { idParam } from "../schemas.js";
+import { actionAccess, pageAccess, sendPage } from "./common.js";
+
+/** The campaign form as a browser posts it: strings, and arrays for repeated checkboxes. */
+const field = z.string().max(5000).optional();
+const many = z
+  .union([z.string().max(200), z.array(z.string().max(200)).max(50)])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
+const campaignForm = z.object({
+  id: field,
+  name: field,
+  region: field,
+  description: field,
+  locales: field,
+  narratives: many,
+  formats: many,
+  textVariants: many,
+  gradient: field,
+  background: field,
+  backgroundTo: field,
+  text: field,
+  accent: field,
+  hashtags: field,
+  links: field,
+  cron: field,
+  timeZone: field,
+  maxPerDrop: field,
+  maxPer7Days: field,
+  encoding: field,
+  _csrf: z.string().optional(),
+  // Preview only.
+  quote: field,
+  format: field,
+});
+type CampaignForm = z.output<typeof campaignForm>;
+
+const words = (s: string | undefined) => (s ?? "").split(/[\s,]+/).filter(Boolean);
+const int = (s: string | undefined) => (s?.trim() ? Number(s) : undefined);
+
+/** Form fields → the campaign file's shape; the zod schema (the same as the API's and the CLI's) judges it. */
+function draftFrom(f: CampaignForm, id: string | undefined, keepLogo?: string) {
+  return {
+    id: id ?? f.id?.trim() ?? "",
+    name: f.name ?? "",
+    audience: { region: f.region ?? "", description: f.description ?? "" },
+    locales: words(f.locales),
+    narratives: f.narratives,
+    formats: f.formats,
+    textVariants: f.textVariants,
+    brand: {
+      background: f.gradient ? { from: f.background ?? "", to: f.backgroundTo ?? "" } : (f.background ?? ""),
+      text: f.text ?? "",
+      accent: f.accent ?? "",
+      ...(keepLogo ? { logo: keepLogo } : {}),
+    },
+    hashtags: words(f.hashtags),
+    links: (f.links ?? "").split(/\s+/).filter(Boolean),
+    schedule: { cron: (f.cron ?? "").trim(), timeZone: (f.timeZone ?? "").trim() },
+    exposure: {
+      maxPerSpeakerPerDrop: int(f.maxPerDrop) ?? 3,
+      ...(int(f.maxPer7Days) !== undefined ? { maxPerSpeakerPer7Days: int(f.maxPer7Days) } : {}),
+    },
+    encoding: f.encoding || "png",
+  };
+}
+
+/** A stored campaign as the form shows it. */
+function formFrom(c: Campaign): CampaignForm {
+  const gradient = typeof c.brand.background === "object";
+  return {
+    id: c.id,
+    name: c.name,
+    region: c.audience.region,
+    description: c.audience.description,
+    locales: c.locales.join(" "),
+    narratives: c.narratives,
+    formats: c.formats,
+    textVariants: c.textVariants,
+    gradient: gradient ? "on" : undefined,
+    background: typeof c.brand.background === "object" ? c.brand.background.from : c.brand.background,
+    backgroundTo: typeof c.brand.background === "object" ? c.brand.background.to : "#1d3b53",
+    text: c.brand.text,
+    accent: c.brand.accent,
+    hashtags: c.hashtags.join(" "),
+    links: c.links.join("\n"),
+    cron: c.schedule.cron,
+    timeZone: c.schedule.timeZone,
+    maxPerDrop: String(c.exposure.maxPerSpeakerPerDrop),
+    maxPer7Days: c.exposure.maxPerSpeakerPer7Days ? String(c.exposure.maxPerSpeakerPer7Days) : "",
+    encoding: c.encoding,
+  };
+}
+
+const BLANK: CampaignForm = {
+  narratives: [...NARRATIVES],
+  formats: ["square"],
+  textVariants: [...TEXT_VARIANTS],
+  background: "#0f1f2e",
+  backgroundTo: "#1d3b53",
+  text: "#f5f1e8",
+  accent: "#e0a526",
+  locales: "en",
+  cron: "0 9 * * 1",
+  timeZone: "UTC",
+  maxPerDrop: "3",
+  encoding: "png",
+};
+
+const listQuery = z.object({
+  done: z.enum(["created", "saved", "paused", "resumed", "queued"]).optional(),
+  n: z.coerce.number().int().min(0).optional(),
+  s: z.coerce.number().int().min(0).optional(),
+});
+
+export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
+  const { store } = deps;
+
+  async function formPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    opts: { values: CampaignForm; editing?: string; errors?: ErrorDetail[]; message?: string },
+    status = 200,
+  ) {
+    const v = opts.values;
+    const errors: Record<string, string> = {};
+    for (const d of opts.errors ?? []) {
+      const key = (d.field ?? "campaign").replace(/\.\d+$/, "").replace(/\./g, "_");
+      errors[key] = errors[key] ? `${errors[key]}; ${d.message}` : d.message;
+    }
+    const vetted = (await store.quotes.list(["state:vetted"])).slice(0, 200);
+    const checks = <T extends string>(
+      all: readonly T[],
+      chosen: string[],
+      label: (x: T) => string = (x) => x,
+    ) => all.map((x) => ({ value: x, label: label(x), checked: chosen.includes(x) }));
+    return sendPage(
+      req,
+      reply,
+      pages,
+      "campaign-form",
+      {
+        title: opts.editing ? `Edit campaign ${opts.editing}` : "New campaign",
+        editing: opts.editing,
+        action: opts.editing ? `/workspace/campaigns/${opts.editing}` : "/workspace/campaigns",
+        v,
+        errors,
+        hasErrors: Object.keys(errors).length > 0,
+        message: opts.message,
+        narratives: checks(NARRATIVES, v.narratives, (x) => NARRATIVE_LABELS[x]),
+        formats: checks(FORMAT_NAMES, v.formats),
+        textVariants: checks(TEXT_VARIANTS, v.textVariants),
+        encodings: ENCODINGS.map((e) => ({ value: e, selected: e === (v.encoding || "png") })),
+        quotes: vetted.map((q) => ({ id: q.id, label: `${q.locale} · ${q.text.slice(0, 70)}` })),
+        previewFormats: FORMAT_NAMES,
+      },
+      status,
+    );
+  }
+
+  app.get(
+    "/workspace/campaigns",
+    { config: pageAccess("campaigns:write"), schema: { querystring: listQuery } },
+    async (req, reply) => {
+      const q = req.query as z.output<typeof listQuery>;
+      const campaigns = (await store.campaigns.list()).sort((a, b) => a.name.localeCompare(b.name));
+      const flash = {
+        created: "Campaign created.",
+        saved: "Campaign saved.",
+        paused: "Campaign paused: no drops until resumed.",
+        resumed: "Campaign resumed.",
+        queued: `${q.n ?? 0} outputs queued for rendering; ${q.s ?? 0} quotes left out.`,
+      };
+      return sendPage(req, reply, pages, "campaigns", {
+        title: "Campaigns",
+        flash: q.done ? flash[q.done] : undefined,
+        campaigns: campaigns.map((c) => ({
+          id: c.id,
+          name: c.name,
+          region: c.audience.region,
+          locales: c.locales.join(", "),
+          narratives: c.narratives.map((n) => NARRATIVE_LABELS[n]).join(", "),
+          formats: c.formats.join(", "),
+          schedule: `${c.schedule.cron} (${c.schedule.timeZone})`,
+          paused: c.paused,
+        })),
+      });
+    },
+  );
+
+  app.get("/workspace/campaigns/new", { config: pageAccess("campaigns:write") }, async (req, reply) =>
+    formPage(req, reply, { values: BLANK }),
+  );
+
+  app.get(
+    "/workspace/campaigns/:id/edit",
+    { config: { ...pageAccess("campaigns:write"), entity: "campaign" }, schema: { params: idParam } },
+    async (req, reply) => {
+      const c = await getCampaign(store, (req.params as { id: string }).id);
+      return formPage(req, reply, { values: formFrom(c), editing: c.id });
+    },
+  );
+
+  /** Field errors come from the same zod schema as the API and the CLI, shown beside their fields. */
+  async function save(req: FastifyRequest, reply: FastifyReply, editing?: string) {
+    const f = req.body as CampaignForm;
+    try {
+      if (editing) {
+        const prev = await getCampaign(store, editing);
+        await updateCampaign(store, draftFrom(f, editing, prev.brand.logo), req.user!.id, "form");
+      } else {
+        const r = await createCampaign(store, draftFrom(f, undefined), req.user!.id, "form");
+        if (!r.created)
+          return formPage(
+            req,
+            reply,
+            { values: f, message: `campaign ${r.campaign.id} exists already` },
+            409,
+          );
+      }
+    } catch (err) {
+      if (!(err instanceof AppError) || !["invalid_input", "conflict"].includes(err.code)) throw err;
+      return formPage(
+        req,
+        reply,
+        { values: f, editing, errors: err.details, message: err.message.split("\n")[0]?.replace(/:$/, "") },
+        err.code === "conflict" ? 409 : 400,
+      );
+    }
+    return reply.redirect(`/workspace/campaigns?done=${editing ? "saved" : "created"}`, 303);
+  }
+
+  app.post(
+    "/workspace/campaigns",
+    { config: actionAccess("campaigns:write"), schema: { body: campaignForm } },
+    async (req, reply) => save(req, reply),
+  );
+  app.post(
+    "/workspace/campaigns/:id",
+    {
+      config: { ...actionAccess("campaigns:write"), entity: "campaign" },
+      schema: { params: idParam, body: campaignForm },
+    },
+    async (req, reply) => save(req, reply, (req.params as { id: string }).id),
+  );
+
+  for (const [action, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    app.post(
+      `/workspace/campaigns/:id/${action}`,
+      { config: { ...actionAccess("campaigns:write"), entity: "campaign" }, schema: { params: idParam } },
+      async (req, reply) => {
+        await setPaused(store, (req.params as { id: string }).id, paused, req.user!.id);
+        return reply.redirect(`/workspace/campaigns?done=${paused ? "paused" : "resumed"}`, 303);
+      },
+    );
+  }
+
+  app.post(
+    "/workspace/campaigns/:id/queue",
+    { config: { ...actionAccess("queue"), entity: "campaign" }, schema: { params: idParam } },
+    async (req, reply) => {
+      const r = await queueCampaign(store, deps.queues, {
+        campaignId: (req.params as { id: string }).id,
+        actor: req.user!.id,
+        templateVersion: deps.templates.version,
+      });
+      req.log.info({ created: r.created, skipped: r.skipped.length }, "queued in the workspace");
+      return reply.redirect(`/workspace/campaigns?done=queued&n=${r.created}&s=${r.skipped.length}`, 303);
+    },
+  );
+
+  /**
+   * Live preview: the form as it stands (not saved), one vetted quote, one format → the card, rendered
+   * by the workers' own code. A GET, so the page sets it as an image's address under `img-src 'self'`;
+   * a draft the schema refuses, or a card that cannot be made, answers 422 with the reason.
+   */
+  app.get(
+    "/workspace/campaigns/preview",
+    { config: actionAccess("campaigns:write"), schema: { querystring: campaignForm } },
+    async (req, reply) => {
+      const f = req.query as CampaignForm;
+      const parsed = campaignInputSchema.safeParse(draftFrom(f, f.id?.trim() || "preview"));
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw new AppError("invalid_input", `${first?.path.join(".")}: ${first?.message}`);
+      }
+      const quote = await store.quotes.get(f.quote ?? "");
+      if (!quote) throw new AppError("not_found", `quote ${f.quote} does not exist`);
+      const speaker = await store.speakers.get(quote.value.speakerId);
+      if (!speaker) throw new AppError("not_found", `speaker ${quote.value.speakerId} does not exist`);
+      const format = (FORMAT_NAMES as string[]).includes(f.format ?? "") ? (f.format as Format) : "square";
+      const now = new Date().toISOString();
+      const campaign: Campaign = { ...parsed.data, createdAt: now, createdBy: req.user!.id, updatedAt: now };
+      try {
+        const { card } = await composeOutput(deps, {
+          quote: quote.value,
+          speaker: speaker.value,
+          campaign,
+          format,
+        });
+        return reply
+          .type(`image/${card.encoding}`)
+          .header("x-font-size", String(card.fontSize))
+          .send(card.bytes);
+      } catch (err) {
+        if (err instanceof RenderFailure)
+          throw new AppError("invalid_state", `cannot render this card: ${err.reason}: ${err.message}`);
+        throw err;
+      }
+    },
+  );
+}
