@@ -27,7 +27,8 @@ export type BackoffOptions = { baseMs?: number; maxMs?: number };
  * BullMQ's fetch loop retries a command Redis refuses (out of memory above all) at once, forever: a
  * render worker wrote ~2,500 error lines a second. This pauses the worker locally on such an error and
  * resumes it after an exponential delay (1 s, 2 s, ... 30 s), logging one line per interval with how
- * many errors it saw; the first job that completes or fails normally resets it, with one line saying so.
+ * many errors it saw; a job that completes resets it, with one line saying so. A job whose own Redis
+ * call fails goes through `jobFailed`, so it pauses the worker too instead of logging a line per job.
  */
 export function backOffOnRedisErrors(worker: Worker, log: Logger, what: string, opts: BackoffOptions = {}) {
   const backoff = exponentialBackoff({ baseMs: opts.baseMs ?? 1000, maxMs: opts.maxMs ?? 30_000 });
@@ -41,34 +42,40 @@ export function backOffOnRedisErrors(worker: Worker, log: Logger, what: string, 
     if (!closing) void worker.resume();
   };
 
-  worker.on("error", (err) => {
+  /** Counts a Redis fault; the first of an interval pauses the worker and logs one line. */
+  const fault = (err: unknown): boolean => {
+    const kind = redisFault(err);
+    if (!kind) return false;
     seen++;
     lastError = (err as Error).message;
-    if (closing || timer) return; // already backing off: counted, logged with the next interval
-    const fault = redisFault(err);
-    if (!fault) {
-      log.error({ err }, `${what} error`);
-      return;
-    }
+    if (closing || timer) return true; // already backing off: counted, logged with the next interval
     const delayMs = backoff.next();
     log.warn(
-      { fault, errors: seen, retryInMs: delayMs, lastError },
-      `${what}: Redis ${fault === "oom" ? "is out of memory" : fault === "unreachable" ? "is unreachable" : "refuses commands"}; pausing, then retrying`,
+      { fault: kind, errors: seen, retryInMs: delayMs, lastError },
+      `${what}: Redis ${kind === "oom" ? "is out of memory" : kind === "unreachable" ? "is unreachable" : "refuses commands"}; pausing, then retrying`,
     );
     seen = 0;
     void worker.pause(true).catch(() => undefined);
     timer = setTimeout(resume, delayMs);
+    return true;
+  };
+
+  worker.on("error", (err) => {
+    if (!fault(err) && !closing) log.error({ err }, `${what} error`);
   });
-  const recovered = () => {
+  // Only a completed job says Redis takes work again: a failed one may have failed on Redis itself.
+  worker.on("completed", () => {
     if (backoff.failures === 0) return;
     log.info({ afterIntervals: backoff.failures }, `${what}: Redis accepts work again`);
     backoff.reset();
-  };
-  worker.on("completed", recovered);
-  worker.on("failed", recovered);
+  });
   worker.on("closing", () => {
     closing = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
   });
+  return {
+    /** For the processor: true when `err` is Redis trouble, already counted and paced (log nothing more). */
+    jobFailed: fault,
+  };
 }

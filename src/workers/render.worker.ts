@@ -12,6 +12,8 @@ export function createRenderWorker(
   keys: Keys,
   opts: { concurrency: number; lockDuration?: number; stalledInterval?: number; backoff?: BackoffOptions },
 ): Worker<JobMap["render"], string> {
+  // Declared before the worker so the processor can use it; wired to the worker right after.
+  let pacer: ReturnType<typeof backOffOnRedisErrors>;
   const worker = new Worker<JobMap["render"], string>(
     "render",
     async (job: Job<JobMap["render"], string>) => {
@@ -25,7 +27,9 @@ export function createRenderWorker(
         return await renderOutput({ ...deps, log }, job.data.outputId, attempt);
       } catch (err) {
         if (err instanceof RenderFailure) throw new UnrecoverableError(`${err.reason}: ${err.message}`);
-        log.error({ err, outputId: job.data.outputId, attempt: attempt.number }, "render attempt failed");
+        // Redis trouble pauses the worker and is logged once per interval, not once per job.
+        if (!pacer.jobFailed(err))
+          log.error({ err, outputId: job.data.outputId, attempt: attempt.number }, "render attempt failed");
         throw err;
       }
     },
@@ -38,6 +42,6 @@ export function createRenderWorker(
       ...(opts.stalledInterval ? { stalledInterval: opts.stalledInterval } : {}),
     },
   );
-  backOffOnRedisErrors(worker, deps.log, "render worker", opts.backoff);
+  pacer = backOffOnRedisErrors(worker, deps.log, "render worker", opts.backoff);
   return worker;
 }
