@@ -19,6 +19,7 @@ import { reviewPageRoutes } from "./review/review-page.routes.js";
 import { adminRoutes } from "./routes/admin.routes.js";
 import { bundlesRoutes } from "./routes/bundles.routes.js";
 import { campaignsRoutes } from "./routes/campaigns.routes.js";
+import { downloadRoutes } from "./routes/download.routes.js";
 import { outputsRoutes } from "./routes/outputs.routes.js";
 import { quotesRoutes } from "./routes/quotes.routes.js";
 import { securityHeaders } from "./security-headers.js";
@@ -89,6 +90,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     outputsRoutes(scope, deps);
     adminRoutes(scope, deps);
     bundlesRoutes(scope, deps);
+    downloadRoutes(scope, deps);
     const pages = loadPages();
     loginRoutes(scope, http, pages);
     reviewPageRoutes(scope, http, pages);
