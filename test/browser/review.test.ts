@@ -1,14 +1,11 @@
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
 import type { Output } from "../../src/domain/output.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
+import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
 describe.skipIf(!haveChromium)("the review page in Chromium", () => {
@@ -54,17 +51,7 @@ describe.skipIf(!haveChromium)("the review page in Chromium", () => {
         variants: { post: "الدولة الإسلامية لا تحمي المسلمين، بل تقتلهم. #WhyTheyLeft" },
       }),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
-import { existsSync } from "node:fs";
 import type { FastifyInstance, RouteOptions } from "fastify";
-import { chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RouteConfig } from "../../src/http/access.js";
 import type { WebOptions } from "../../src/http/deps.js";
 import { ALWAYS, DASHBOARD_CSP, NOTHING_CSP } from "../../src/http/security-headers.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { TOKEN_LIMITS } from "../../src/http/token-throttle.js";
+import { haveChromium, launchChromium } from "../support/browser.js";
 import { type Harness, harness, makeOutput, makeUser, signIn } from "./fixtures.js";
 
 /**
@@ -274,10 +274,8 @@ describe("headers on every route", () => {
   });
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-
-describe.skipIf(!existsSync(CHROMIUM))("the queue dashboard under its CSP", () => {
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+describe.skipIf(!haveChromium)("the queue dashboard under its CSP", () => {
+  let browser: Browser | undefined;
   afterAll(async () => {
     await browser?.close();
   });
@@ -285,16 +283,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the queue dashboard under its CSP", () =
   it("renders in Chromium with no CSP violation and no script error, and cannot be framed", async () => {
     const s = await site("dashboard");
     const admin = await makeUser(s.h, "admin1", ["admin"]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext();
     const page = await context.newPage();
     const problems: string[] = [];
