@@ -3,7 +3,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importSpeakers } from "../../src/app/import.service.js";
+import { importQuotes, importSpeakers } from "../../src/app/import.service.js";
+import { changeVetting } from "../../src/app/quotes.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
 
@@ -197,6 +198,66 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("staff create a campaign in the form and watch the live preview follow their edits", async () => {
+    await importSpeakers(
+      h.store,
+      Buffer.from("pseudonym,attribution,id\nPreviewed,anonymous,ws-prev\n"),
+      "speakers.csv",
+      "test",
+    );
+    const csv = [HEADER, row("ws-prev-q", "Previewed words.").replace("ws-defector", "ws-prev")].join("\n");
+    await importQuotes(h.store, Buffer.from(csv), "q.csv", "test");
+    await changeVetting(h.store, "ws-prev-q", "vet", "test");
+
+    const { page, context, errors } = await signedIn(staff, "/workspace/campaigns");
+    await Promise.all([page.waitForURL(/\/new$/), page.click("#new-campaign")]);
+    await page.selectOption("#p-quote", "ws-prev-q");
+    const preview = page.locator("#preview");
+    await expect.poll(() => preview.getAttribute("data-state"), { timeout: 15_000 }).toBe("ok");
+    const firstSrc = await preview.getAttribute("src");
+    expect(await preview.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(1080);
+    expect(await page.locator("#contrast").textContent()).toContain("Text contrast");
+
+    // A colour change re-renders the card (debounced), from the unsaved form.
+    await page.fill("#f-background", "#7a1f1f");
+    await expect.poll(() => preview.getAttribute("src")).not.toBe(firstSrc);
+    await expect.poll(() => preview.getAttribute("data-state")).toBe("ok");
+    expect(await preview.getAttribute("src")).toContain("background=%237a1f1f");
+    // Text the colour of the background: a contrast warning.
+    await page.fill("#f-text", "#7a1f1f");
+    await expect.poll(() => page.locator("#contrast").textContent()).toContain("below WCAG AA");
+    await page.fill("#f-text", "#f5f1e8");
+    // A draft the schema refuses says why in place of the card.
+    await page.fill("#f-cron", "whenever");
+    await expect.poll(() => page.locator("#preview-message").textContent()).toContain("schedule.cron");
+    await page.fill("#f-cron", "0 9 * * 1");
+    await page.fill("#f-id", "ws-camp");
+    await page.fill("#f-name", "Why they left");
+    await page.fill("#f-region", "Iraq");
+    await page.fill("#f-tz", "Asia/Baghdad");
+    await expect.poll(() => preview.getAttribute("data-state")).toBe("ok");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-campaign-form.png", fullPage: true });
+
+    await Promise.all([page.waitForURL(/done=created/), page.click("#campaign-save")]);
+    expect((await h.store.campaigns.get("ws-camp"))!.value.brand.background).toBe("#7a1f1f");
+    expect(await page.locator('tr[data-id="ws-camp"] th').textContent()).toContain("Why they left");
+    await Promise.all([
+      page.waitForURL(/done=paused/),
+      page.locator('tr[data-id="ws-camp"]').getByRole("button", { name: "Pause" }).click(),
+    ]);
+    expect(await page.locator('tr[data-id="ws-camp"] .badge').textContent()).toBe("paused");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-campaigns.png", fullPage: true });
+    // The refused draft (bad cron) was a 400 on the preview image, as intended; nothing else failed.
+    const unexpected = errors.filter(
+      (e) => !e.includes("/workspace/campaigns/preview?") && !e.includes("status of 400"),
+    );
+    expect(unexpected).toEqual([]);
+    expect(errors.filter((e) => e.startsWith("400 ")).every((e) => e.includes("cron=whenever"))).toBe(true);
+    await context.close();
+  }, 120_000);
 
   it("a reviewer sees no staff navigation and is refused the staff pages", async () => {
     await makeOutput(h, { campaignId: "c1" });

@@ -299,7 +299,11 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     { config: actionAccess("campaigns:write"), schema: { querystring: campaignForm } },
     async (req, reply) => {
       const f = req.query as CampaignForm;
-      const parsed = campaignInputSchema.safeParse(draftFrom(f, f.id?.trim() || "preview"));
+      const draft = draftFrom(f, f.id?.trim() || "preview");
+      // A form being filled in: fields the card does not show need not be there yet.
+      draft.name = draft.name.trim() || "Untitled";
+      draft.audience.region = draft.audience.region.trim() || "unset";
+      const parsed = campaignInputSchema.safeParse(draft);
       if (!parsed.success) {
         const first = parsed.error.issues[0];
         throw new AppError("invalid_input", `${first?.path.join(".")}: ${first?.message}`);
