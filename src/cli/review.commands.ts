@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { AppError } from "../domain/errors.js";
 import { OUTPUT_STATES } from "../domain/vocabulary.js";
 import type { CliContext } from "./context.js";
-import { oneOf } from "./parse.js";
+import { oneOf, positiveInt } from "./parse.js";
 import { table } from "./table.js";
 
 export function registerReviewCommands(program: Command, ctx: CliContext) {
@@ -57,41 +57,54 @@ export function registerReviewCommands(program: Command, ctx: CliContext) {
   const review = program.command("review").description("approve or reject rendered outputs");
   review
     .command("list")
-    .description("outputs in review (or another --status)")
+    .description("outputs in review (or another --status), oldest queued first, one page at a time")
     .option("--campaign <id>", "only this campaign")
     .option("--status <status>", `${OUTPUT_STATES.join("|")}`, "in_review")
-    .option("--json", "print JSON")
-    .action(async (o: { campaign?: string; status: string; json?: boolean }) => {
-      const status = oneOf("status", o.status, OUTPUT_STATES);
-      const { listOutputs } = await import("../app/review.service.js");
-      const list = await listOutputs(await ctx.store(), { campaignId: o.campaign, status });
-      if (o.json) return ctx.json(list);
-      ctx.print(
-        table(
-          ["ID", "STATUS", "CAMPAIGN", "QUOTE", "LOCALE", "FORMAT", "QUEUED BY", "LAST DECISION", "NOTE"],
-          list.map((x) => {
-            const d = x.decisions.at(-1);
-            return [
-              x.id,
-              x.status,
-              x.campaignId,
-              x.quoteId,
-              x.locale,
-              x.format,
-              x.queuedBy,
-              d ? `${d.decision} by ${d.by}` : "",
-              [
-                x.failure ? `${x.failure.reason}: ${x.failure.message}` : "",
-                ...x.missedDrops.map((s) => `missed drop ${s}`),
-              ]
-                .filter(Boolean)
-                .join("; "),
-            ];
-          }),
-          48,
-        ),
-      );
-    });
+    .option("--limit <n>", "outputs per page", "100")
+    .option("--cursor <cursor>", "the next page, as printed after the last one")
+    .option("--json", "print JSON: { items, nextCursor, total }")
+    .action(
+      async (o: { campaign?: string; status: string; limit: string; cursor?: string; json?: boolean }) => {
+        const status = oneOf("status", o.status, OUTPUT_STATES);
+        const limit = positiveInt("limit", o.limit);
+        const { pageOutputs } = await import("../app/review.service.js");
+        // One page through the sorted indexes: cost grows with the page, not with everything stored.
+        const page = await pageOutputs(
+          await ctx.store(),
+          { campaignId: o.campaign, status },
+          { limit, cursor: o.cursor },
+        );
+        if (o.json) return ctx.json(page);
+        ctx.print(
+          table(
+            ["ID", "STATUS", "CAMPAIGN", "QUOTE", "LOCALE", "FORMAT", "QUEUED BY", "LAST DECISION", "NOTE"],
+            page.items.map((x) => {
+              const d = x.decisions.at(-1);
+              return [
+                x.id,
+                x.status,
+                x.campaignId,
+                x.quoteId,
+                x.locale,
+                x.format,
+                x.queuedBy,
+                d ? `${d.decision} by ${d.by}` : "",
+                [
+                  x.failure ? `${x.failure.reason}: ${x.failure.message}` : "",
+                  ...x.missedDrops.map((s) => `missed drop ${s}`),
+                ]
+                  .filter(Boolean)
+                  .join("; "),
+              ];
+            }),
+            48,
+          ),
+        );
+        if (page.nextCursor) {
+          ctx.print(`${page.items.length} of ${page.total}; next page: --cursor ${page.nextCursor}`);
+        }
+      },
+    );
   review
     .command("approve <ids...>")
     .description("approve outputs in review (not your own: four eyes)")

@@ -87,11 +87,23 @@ describe("a campaign from import to drop, through the shipped binary", { timeout
     expect(queued.out).toContain("why-they-left: 8 outputs (8 new, 0 existing), 8 render jobs added");
     expect(queued.out).toContain("rendered: 8, failed: 0");
 
-    const inReview = JSON.parse((await bin(["review", "list", "--json"], { env: w.env })).out) as {
-      id: string;
-      queuedBy: string;
-    }[];
+    const listed8 = JSON.parse((await bin(["review", "list", "--json"], { env: w.env })).out) as {
+      items: { id: string; queuedBy: string }[];
+      total: number;
+    };
+    const inReview = listed8.items;
     expect(inReview).toHaveLength(8);
+    expect(listed8.total).toBe(8);
+    // Paging: three, then the rest from the printed cursor, each output once.
+    const first = await bin(["review", "list", "--limit", "3"], { env: w.env });
+    ok(first);
+    const cursor = /next page: --cursor (\S+)/.exec(first.out)![1]!;
+    expect(first.out).toContain("3 of 8; next page");
+    const rest = JSON.parse(
+      (await bin(["review", "list", "--json", "--limit", "10", "--cursor", cursor], { env: w.env })).out,
+    ) as { items: { id: string }[]; nextCursor?: string };
+    expect(rest.items.map((o) => o.id)).toEqual(inReview.slice(3).map((o) => o.id));
+    expect(rest.nextCursor).toBeUndefined();
     expect(new Set(inReview.map((o) => o.queuedBy))).toEqual(new Set(["staff1"]));
     const ids = inReview.map((o) => o.id);
 
