@@ -242,7 +242,7 @@ describe("every text variant fences the quote off from the attribution", () => {
   const view = (text: string, locale: "en" | "ar") =>
     publicationView(
       aQuote("q1", "s1", { text, locale }),
-      aSpeaker("s1", { pseudonym: locale === "ar" ? "ليلى" : "Leena" }),
+      aSpeaker("s1", { pseudonym: "Leena", localized: { ar: { pseudonym: "ليلى" } } }),
       aCampaign(),
       new Date("2026-11-22T00:00:00Z"),
     );

@@ -74,6 +74,12 @@ export const campaignInputSchema = z.object({
     description: cleanText("multiline").trim().max(1000).default(""),
   }),
   locales: z.array(localeSchema).min(1, "at least one locale").refine(unique, "locales must not repeat"),
+  /**
+   * Where a speaker has no attribution in a card's locale, use the one in this locale instead (say
+   * `en`, for a Latin-script pseudonym on a French card). Absent: such a card fails with
+   * `attribution_locale`. Never implied: a person's name in another language is a choice someone makes.
+   */
+  attributionFallbackLocale: localeSchema.optional(),
   narratives: z
     .array(narrativeSchema)
     .min(1, `at least one of ${NARRATIVES.join(", ")}`)

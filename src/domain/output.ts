@@ -13,6 +13,10 @@ export type FailureReason =
   | "quote_not_vetted"
   | "consent"
   | "attribution"
+  /** The speaker has no attribution in the output's locale and the campaign allows no fallback. */
+  | "attribution_locale"
+  /** A character of the quote or attribution is in no shipped font (the message names its code point). */
+  | "missing_glyph"
   | "template"
   | "variant_too_long"
   | "cannot_fit"

@@ -1,4 +1,5 @@
 import type { Campaign } from "./campaign.js";
+import { catalogueFor } from "./catalogue/index.js";
 import { type Direction, directionOf, languageOf } from "./locale.js";
 import { NARRATIVE_LABELS, type Narrative } from "./narrative.js";
 import type { Quote, Source } from "./quote.js";
@@ -17,27 +18,46 @@ export type PublicationView = {
   campaign: { name: string; hashtags: string[]; links: string[] };
 };
 
-const ANONYMOUS: Record<string, string> = {
-  en: "A former fighter",
-  ar: "مقاتل سابق",
-  fr: "Un ancien combattant",
-  de: "Ein ehemaliger Kämpfer",
-  tr: "Eski bir savaşçı",
-  fa: "یک جنگجوی سابق",
-  ur: "ایک سابق جنگجو",
-};
-
-export function anonymousAttribution(locale: string): string {
-  return ANONYMOUS[languageOf(locale)] ?? ANONYMOUS.en!;
+/** The catalogue wording for an anonymous speaker in this locale's language; undefined when there is no catalogue. */
+export function anonymousAttribution(locale: string): string | undefined {
+  return catalogueFor(locale)?.anonymous;
 }
 
 export class AttributionRefused extends Error {
   constructor(
-    readonly reason: "consent" | "attribution",
+    readonly reason: "consent" | "attribution" | "attribution_locale",
     message: string,
   ) {
     super(message);
   }
+}
+
+type AttributionField = "pseudonym" | "description" | "publicName";
+
+/**
+ * A speaker's field as written for this locale: the exact tag in `localized`, then its language
+ * (`ar-IQ` → `ar`), then the speaker's own fields when they are in that language. Never another
+ * language's: undefined when the locale has none.
+ */
+export function speakerFieldIn(
+  speaker: Speaker,
+  field: AttributionField,
+  locale: string,
+): string | undefined {
+  const lang = languageOf(locale);
+  const localized = speaker.localized ?? {};
+  const exact = Object.hasOwn(localized, locale) ? localized[locale]?.[field] : undefined;
+  if (exact) return exact;
+  const byLanguage = Object.entries(localized).find(([tag, entry]) => tag === lang && entry[field]);
+  if (byLanguage) return byLanguage[1][field];
+  return languageOf(speaker.locale ?? "en") === lang ? speaker[field] : undefined;
+}
+
+/** The locales in which a speaker has this field, for an error message. */
+function localesWith(speaker: Speaker, field: AttributionField): string[] {
+  const out = speaker[field] ? [speaker.locale ?? "en"] : [];
+  for (const [tag, entry] of Object.entries(speaker.localized ?? {})) if (entry[field]) out.push(tag);
+  return [...new Set(out)];
 }
 
 /** Whether consent for naming holds at `now` for this locale and channel. Null when it does; else why not. */
@@ -61,19 +81,53 @@ export function namedConsentProblem(
   return null;
 }
 
-export function attributionFor(speaker: Speaker, locale: string, now: Date, channel?: string): string {
+export type AttributionOptions = {
+  channel?: string;
+  /** The campaign's `attributionFallbackLocale`: the only way a card may carry another locale's attribution. */
+  fallbackLocale?: string;
+};
+
+/**
+ * The attribution line in `locale`. Throws AttributionRefused: `consent` (withdrawn), `attribution`
+ * (naming outside consent) or `attribution_locale` (nothing in this locale, and no fallback allowed).
+ */
+export function attributionFor(
+  speaker: Speaker,
+  locale: string,
+  now: Date,
+  opts: AttributionOptions = {},
+): string {
   if (speaker.consent?.state === "withdrawn") {
     throw new AttributionRefused("consent", "the speaker has withdrawn consent");
   }
+  const { channel, fallbackLocale } = opts;
+  const inLocale = (lookup: (l: string) => string | undefined, what: string, have: string[]) => {
+    const found = lookup(locale) ?? (fallbackLocale ? lookup(fallbackLocale) : undefined);
+    if (found) return found;
+    const fallback = fallbackLocale
+      ? `, nor in the campaign's fallback locale ${fallbackLocale}`
+      : "; add it, or name an attributionFallbackLocale on the campaign";
+    const has = have.length ? ` (it has ${have.join(", ")})` : "";
+    throw new AttributionRefused("attribution_locale", `no ${what} in ${locale}${has}${fallback}`);
+  };
   switch (speaker.attribution) {
     case "anonymous":
-      return anonymousAttribution(locale);
+      return inLocale(anonymousAttribution, "catalogue wording for an anonymous speaker", []);
     case "pseudonym":
-      return speaker.pseudonym;
+      return inLocale(
+        (l) => speakerFieldIn(speaker, "pseudonym", l),
+        `pseudonym for speaker ${speaker.id}`,
+        localesWith(speaker, "pseudonym"),
+      );
     case "named": {
+      // Consent is about where the card is published: the card's locale, whichever name it carries.
       const problem = namedConsentProblem(speaker, locale, now, channel);
       if (problem) throw new AttributionRefused("attribution", problem);
-      return speaker.publicName!;
+      return inLocale(
+        (l) => speakerFieldIn(speaker, "publicName", l),
+        `public name for speaker ${speaker.id}`,
+        localesWith(speaker, "publicName"),
+      );
     }
   }
 }
@@ -95,8 +149,13 @@ export function publicationView(
       language: languageOf(quote.locale),
       direction: directionOf(quote.locale),
     },
-    attribution: attributionFor(speaker, quote.locale, now),
-    narrative: { id: quote.narrative, label: NARRATIVE_LABELS[quote.narrative] },
+    attribution: attributionFor(speaker, quote.locale, now, {
+      fallbackLocale: campaign.attributionFallbackLocale,
+    }),
+    narrative: {
+      id: quote.narrative,
+      label: catalogueFor(quote.locale)?.narrative[quote.narrative] ?? NARRATIVE_LABELS[quote.narrative],
+    },
     source: {
       title: quote.source.title,
       publisher: quote.source.publisher,

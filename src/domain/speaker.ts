@@ -41,15 +41,51 @@ export const speakerPrivateSchema = z
   })
   .default({});
 
+const pseudonymText = cleanText("line").trim().min(1, "must not be empty").max(80, "at most 80 characters");
+const descriptionText = cleanText("line").trim().max(200);
+const publicNameText = cleanText("line").trim().min(1).max(120);
+
+/** How a speaker is attributed in one more locale: each field in that locale's language and script. */
+export const localizedAttributionSchema = z
+  .object({
+    pseudonym: pseudonymText.optional(),
+    description: descriptionText.optional(),
+    publicName: publicNameText.optional(),
+  })
+  .strict();
+export type LocalizedAttribution = z.infer<typeof localizedAttributionSchema>;
+
 export const speakerSchema = z
   .object({
     id: idSchema,
-    pseudonym: cleanText("line").trim().min(1, "must not be empty").max(80, "at most 80 characters"),
+    /** The locale of `pseudonym`, `description` and `publicName` below; absent means `en`. */
+    locale: localeSchema.optional(),
+    pseudonym: pseudonymText,
     /** Publishable description as the source gives it, e.g. "a defector from India". */
-    description: cleanText("line").trim().max(200).optional(),
+    description: descriptionText.optional(),
+    /**
+     * The same fields in other locales, keyed by BCP 47 tag (`ar`, `fr`, `ar-IQ`). A card in a locale
+     * with no attribution here (nor in `locale`) fails with `attribution_locale`, unless its campaign
+     * names an `attributionFallbackLocale`: a name is never swapped for another language's silently.
+     */
+    localized: z
+      .record(z.string(), localizedAttributionSchema)
+      .transform((map, ctx) => {
+        const out: Record<string, LocalizedAttribution> = {};
+        for (const [tag, entry] of Object.entries(map)) {
+          const parsed = localeSchema.safeParse(tag);
+          if (!parsed.success) {
+            ctx.addIssue({ code: "custom", path: [tag], message: parsed.error.issues[0]!.message });
+            continue;
+          }
+          out[parsed.data] = entry;
+        }
+        return out;
+      })
+      .optional(),
     attribution: z.enum(ATTRIBUTIONS, { error: () => `must be one of ${ATTRIBUTIONS.join(", ")}` }),
     /** The name published under `named` attribution, only while consent allows it. */
-    publicName: cleanText("line").trim().min(1).max(120).optional(),
+    publicName: publicNameText.optional(),
     consent: consentSchema.optional(),
     private: speakerPrivateSchema,
     redactionTerms: z.array(redactionTermText).default([]),

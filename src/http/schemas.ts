@@ -78,8 +78,20 @@ export function toOutputView(o: Output): z.input<typeof outputView> {
 
 export const publicSpeaker = z.object({
   id: z.string(),
+  locale: z.string().optional(),
   pseudonym: z.string(),
   description: z.string().optional(),
+  // Attribution per locale: as public as the fields above.
+  localized: z
+    .record(
+      z.string(),
+      z.object({
+        pseudonym: z.string().optional(),
+        description: z.string().optional(),
+        publicName: z.string().optional(),
+      }),
+    )
+    .optional(),
   attribution: z.enum(["anonymous", "pseudonym", "named"]),
   publicName: z.string().optional(),
   // Consent as far as publishing goes; its evidence, like `private` and redaction terms, is admin-only.

@@ -1,12 +1,22 @@
+import { SUPPORTED_LANGUAGES } from "../domain/catalogue/index.js";
+
 /** How a flat CSV column maps onto the nested JSON shape; lists are `|`-separated in CSV. */
 export type ColumnSpec = { column: string; path: string[]; list?: boolean; required?: boolean };
 
 export const SPEAKER_COLUMNS: ColumnSpec[] = [
   { column: "id", path: ["id"] },
+  { column: "locale", path: ["locale"] },
   { column: "pseudonym", path: ["pseudonym"], required: true },
   { column: "description", path: ["description"] },
   { column: "attribution", path: ["attribution"], required: true },
   { column: "public_name", path: ["publicName"] },
+  // The same three fields in each catalogued language: `pseudonym_ar`, `description_ar`, `public_name_ar`, …
+  // (JSON files use `localized: { "ar": { pseudonym, description, publicName } }`, any BCP 47 tag).
+  ...SUPPORTED_LANGUAGES.flatMap((lang) => [
+    { column: `pseudonym_${lang}`, path: ["localized", lang, "pseudonym"] },
+    { column: `description_${lang}`, path: ["localized", lang, "description"] },
+    { column: `public_name_${lang}`, path: ["localized", lang, "publicName"] },
+  ]),
   { column: "consent_state", path: ["consent", "state"] },
   { column: "consent_recorded_by", path: ["consent", "recordedBy"] },
   { column: "consent_recorded_at", path: ["consent", "recordedAt"] },

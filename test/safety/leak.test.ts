@@ -64,6 +64,7 @@ beforeAll(async () => {
         pseudonym: "Abu Test",
         attribution: "named",
         publicName: "Test Defector",
+        localized: { ar: { publicName: "Test Defector" } },
         consent: {
           state: "granted",
           recordedBy: "staff1",

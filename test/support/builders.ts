@@ -31,6 +31,8 @@ export function aSpeaker(id: string, over: Partial<Speaker> = {}): Speaker {
   return {
     id,
     pseudonym: `Pseudonym ${id}`,
+    // Tests render Arabic cards too; a speaker with no Arabic attribution would fail them (attribution_locale).
+    localized: { ar: { pseudonym: `Pseudonym ${id}` } },
     attribution: "pseudonym",
     private: {},
     redactionTerms: [],
