@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId } from "../domain/bundle.js";
 import { AppError, notFound } from "../domain/errors.js";
@@ -10,6 +9,7 @@ import type { Store } from "../store/store.js";
 import { exists, type FailedAtExport, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
 import { holdLease, newOwner, takeLease } from "./export/lease.js";
 import { markExported } from "./export/mark-exported.js";
+import { publishBundle } from "./export/publish.js";
 import { type Recovered, recoverUnfinished, releaseBundle } from "./export/recover.js";
 import { markMissedDrops, reserve } from "./export/reserve.js";
 import { retryOnConflict } from "./retry.js";
@@ -184,22 +184,4 @@ export async function recoverDrops(deps: ExportDeps, actor = "export-worker"): P
     all.push(...recovered);
   }
   return all;
-}
-
-/**
- * Copies a written bundle folder into bundle storage, streaming (one multipart part in memory at a time):
- * the zip first, then the manifest, so a manifest in storage means its zip is there. Idempotent: a rerun
- * after a crash puts the same keys again.
- */
-export async function publishBundle(bundles: BlobStore, dirAbs: string, dir: string, log: Logger) {
-  const started = Date.now();
-  for (const [name, type] of [
-    ["bundle.zip", "application/zip"],
-    ["manifest.json", "application/json"],
-  ] as const) {
-    const file = path.join(dirAbs, name);
-    const size = (await stat(file)).size;
-    await bundles.put(`${dir}/${name}`, createReadStream(file), { size, contentType: type });
-  }
-  log.info({ to: bundles.where(`${dir}/bundle.zip`), ms: Date.now() - started }, "bundle stored");
 }

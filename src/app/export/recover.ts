@@ -9,6 +9,7 @@ import { retryOnConflict } from "../retry.js";
 import { exists } from "./bundle-folder.js";
 import { ownerIsDeadHere, takeLease } from "./lease.js";
 import { markExported } from "./mark-exported.js";
+import { publishBundle } from "./publish.js";
 
 export type Recovered = {
   bundleId: string;
@@ -80,6 +81,9 @@ export async function recoverUnfinished(
           outputs: { id: string }[];
           zip: { sha256: string; bytes: number };
         };
+        // With S3 storage the bundle reaches the bucket before it is marked complete.
+        if (deps.bundles)
+          await publishBundle(deps.bundles, path.join(deps.exportDir, b.dir), b.dir, deps.log);
         const done = await markExported(
           store,
           b,
