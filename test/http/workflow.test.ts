@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { loadConfig } from "../../src/config.js";
 import { serveRuntime } from "../../src/http/server.js";
 import type { Runtime } from "../../src/runtime.js";
 import { connectRedis } from "../../src/store/redis.js";
@@ -281,7 +282,9 @@ describe("operations", () => {
 
 describe("serveRuntime", () => {
   it("listens for the serve and start commands and closes again", async () => {
-    const rt = { ...h.deps, config: { dataDir: h.dataDir, exportDir: h.dataDir } } as unknown as Runtime;
+    // The configuration a `serve` would load (storage, public URL, ...), on this test's prefix and dirs.
+    const config = loadConfig({ KEY_PREFIX: h.prefix, DATA_DIR: h.dataDir, EXPORT_DIR: h.dataDir });
+    const rt = { ...h.deps, config } as unknown as Runtime;
     const server = await serveRuntime(rt, { host: "127.0.0.1", port: 0 });
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
