@@ -12,11 +12,12 @@ export { BlobNotFound } from "./blob-store.js";
  * "<campaign>/<slot>/bundle.zip" and ".../manifest.json", only with S3 storage; on disk a bundle's
  * folder in EXPORT_DIR is where it is delivered.
  */
-export function createStorage(config: Pick<Config, "storage" | "dataDir">): {
+export function createStorage(config: Pick<Config, "dataDir"> & Partial<Pick<Config, "storage">>): {
   files: BlobStore;
   bundles?: BlobStore;
 } {
-  const s = config.storage;
+  // A hand-made config (tests) may leave storage out: the disk, as before.
+  const s = config.storage ?? { kind: "disk" };
   if (s.kind === "disk") return { files: diskBlobStore(config.dataDir) };
   return {
     files: s3BlobStore(s),
