@@ -83,7 +83,7 @@ export async function withdrawConsent(
   speakerId: string,
   actor: string,
   reason?: string,
-  now = new Date(),
+  now?: Date,
 ) {
   if (reason !== undefined) reason = checkText(reason, "multiline", "reason");
   return retryOnConflict(
@@ -91,7 +91,8 @@ export async function withdrawConsent(
       const speaker = await store.speakers.get(speakerId);
       if (!speaker) throw notFound("speaker", speakerId);
       const outputs = await store.outputs.getMany(await store.outputs.ids([`speaker:${speakerId}`]));
-      const at = now.toISOString();
+      // Read the clock on each try: a drop that committed during an earlier try is then earlier too.
+      const at = (now ?? new Date()).toISOString();
       const pending = outputs.filter((v) => NOT_YET_OUT.has(v.value.status));
       const dropped = outputs.filter((v) => v.value.status === "exported");
       const ops: RawOp[] = dropped.map((v) => ["SADD", store.takedownsKey(v.value.campaignId), v.value.id]);
