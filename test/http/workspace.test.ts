@@ -347,7 +347,7 @@ describe("campaigns", () => {
       403,
     );
 
-    const csv = [HEADER, row("wsh-p", "The preview quote.")].join("\n");
+    const csv = [HEADER, row("wsh-p", "The preview quote."), row("wsh-p2", "Not vetted yet.")].join("\n");
     await post("/workspace/quotes/import", staff, withCsrf(staff, { file: "p.csv", content: csv }));
     await post("/workspace/quotes/wsh-p/vet", staff, withCsrf(staff));
     // The speaker withdrew in an earlier case: a new one for this quote's outputs.
@@ -361,6 +361,14 @@ describe("campaigns", () => {
     await h.store.quotes.commit({
       writes: [h.store.quotes.write({ ...q.value, speakerId: "wsh-p-speaker" }, q)],
     });
+    // First what it would do: quotes × formats, and each quote left out with why; nothing queued yet.
+    const plan = await get("/workspace/campaigns/wsh-camp/queue", staff);
+    expect(plan.status).toBe(200);
+    const planHtml = await plan.text();
+    expect(planHtml).toMatch(/<strong>1<\/strong> quotes × formats \(square\) = <strong>1<\/strong> outputs/);
+    expect(planHtml).toMatch(/data-id="wsh-p2">.*<td class="reason">not vetted \(pending\)<\/td>/);
+    expect(await h.store.outputs.count(["campaign:wsh-camp"])).toBe(0);
+    expect((await get("/workspace/campaigns/wsh-camp/queue", reviewer)).status).toBe(403);
     const queued = await post("/workspace/campaigns/wsh-camp/queue", staff, withCsrf(staff));
     expect(queued.status).toBe(303);
     expect(queued.headers.get("location")).toMatch(/^\/workspace\/campaigns\?done=queued&n=1&s=\d+$/);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { createCampaign, getCampaign, setPaused, updateCampaign } from "../../app/campaigns.service.js";
 import { queueCampaign } from "../../app/queue.service.js";
+import { listQuotes } from "../../app/quotes.service.js";
 import { composeOutput, RenderFailure } from "../../app/render.service.js";
 import {
   type Campaign,
@@ -13,6 +14,7 @@ import {
 } from "../../domain/campaign.js";
 import { AppError, type ErrorDetail } from "../../domain/errors.js";
 import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
+import type { Quote } from "../../domain/quote.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
@@ -274,6 +276,44 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       },
     );
   }
+
+  /** What "queue content" would do, before it does it: quotes × formats, and each quote left out with why. */
+  app.get(
+    "/workspace/campaigns/:id/queue",
+    { config: { ...pageAccess("queue"), entity: "campaign" }, schema: { params: idParam } },
+    async (req, reply) => {
+      const c = await getCampaign(store, (req.params as { id: string }).id);
+      const [quotes, speakers] = await Promise.all([listQuotes(store), store.speakers.list()]);
+      const withdrawn = new Set(speakers.filter((s) => s.consent?.state === "withdrawn").map((s) => s.id));
+      const known = new Set(speakers.map((s) => s.id));
+      const reasonOf = (q: Quote) =>
+        !c.narratives.includes(q.narrative)
+          ? `outside the campaign's narratives (${NARRATIVE_LABELS[q.narrative]})`
+          : !c.locales.includes(q.locale)
+            ? `outside the campaign's locales (${q.locale})`
+            : q.vetting.state !== "vetted"
+              ? `not vetted (${q.vetting.state})`
+              : !known.has(q.speakerId)
+                ? `speaker ${q.speakerId} does not exist`
+                : withdrawn.has(q.speakerId)
+                  ? "the speaker withdrew consent"
+                  : undefined;
+      const judged = quotes.map((q) => ({ q, reason: reasonOf(q) }));
+      const included = judged.filter((j) => !j.reason);
+      const excluded = judged.filter((j) => j.reason);
+      return sendPage(req, reply, pages, "queue-plan", {
+        title: `Queue content: ${c.name}`,
+        campaign: { id: c.id, name: c.name, formats: c.formats.join(", ") },
+        included: included.length,
+        outputs: included.length * c.formats.length,
+        excludedTotal: excluded.length,
+        excluded: excluded
+          .slice(0, 200)
+          .map((j) => ({ id: j.q.id, text: j.q.text.slice(0, 120), reason: j.reason })),
+        excludedMore: Math.max(0, excluded.length - 200),
+      });
+    },
+  );
 
   app.post(
     "/workspace/campaigns/:id/queue",
