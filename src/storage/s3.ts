@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { Client } from "minio";
+import type { Client } from "minio";
 import { BlobNotFound, type BlobStore, checkKey } from "./blob-store.js";
 
 export type S3Settings = {
@@ -27,9 +27,13 @@ export class S3Error extends Error {
   }
 }
 
-/** Client options for minio; path-style, so any S3-compatible server works (no bucket DNS names). */
-export function s3Client(s: Omit<S3Settings, "bucket" | "prefix">): Client {
+/**
+ * A minio client, path-style so any S3-compatible server works (no bucket DNS names). minio is imported
+ * on first use: roles on disk storage, and every one-shot command, never load it.
+ */
+export async function s3Client(s: Omit<S3Settings, "bucket" | "prefix">): Promise<Client> {
   const url = new URL(s.endpoint);
+  const { Client } = await import("minio");
   return new Client({
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
@@ -72,7 +76,12 @@ async function withDeadline<T>(op: string, where: string, work: Promise<T>): Pro
   }
 }
 
-export function s3BlobStore(s: S3Settings, client: Client = s3Client(s)): BlobStore {
+export function s3BlobStore(s: S3Settings): BlobStore {
+  let made: Promise<Client> | undefined;
+  const client = () => {
+    made ??= s3Client(s);
+    return made;
+  };
   const name = (key: string) => `${s.prefix}${checkKey(key)}`;
   const where = (key: string) => `s3://${s.bucket}/${name(key)}`;
   const call = async <T>(op: string, key: string, work: () => Promise<T>): Promise<T> => {
@@ -96,7 +105,7 @@ export function s3BlobStore(s: S3Settings, client: Client = s3Client(s)): BlobSt
         // not raced against a deadline as a whole (a big bundle takes long).
         if (opts.size === undefined) throw new Error(`S3 put ${where(key)}: a stream needs its size`);
         try {
-          await client.putObject(s.bucket, name(key), body, opts.size, meta);
+          await (await client()).putObject(s.bucket, name(key), body, opts.size, meta);
         } catch (err) {
           throw explain("put", where(key), err);
         }
@@ -106,20 +115,22 @@ export function s3BlobStore(s: S3Settings, client: Client = s3Client(s)): BlobSt
         typeof body === "string"
           ? Buffer.from(body)
           : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      await call("put", key, () => client.putObject(s.bucket, name(key), bytes, bytes.length, meta));
+      await call("put", key, async () =>
+        (await client()).putObject(s.bucket, name(key), bytes, bytes.length, meta),
+      );
     },
     async get(key) {
-      const stream = await call("get", key, () => client.getObject(s.bucket, name(key)));
+      const stream = await call("get", key, async () => (await client()).getObject(s.bucket, name(key)));
       const chunks: Buffer[] = [];
       for await (const c of stream) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     },
     async stream(key) {
-      return call("get", key, () => client.getObject(s.bucket, name(key)));
+      return call("get", key, async () => (await client()).getObject(s.bucket, name(key)));
     },
     async size(key) {
       try {
-        return (await call("stat", key, () => client.statObject(s.bucket, name(key)))).size;
+        return (await call("stat", key, async () => (await client()).statObject(s.bucket, name(key)))).size;
       } catch (err) {
         if (err instanceof BlobNotFound) return undefined;
         throw err;
@@ -129,13 +140,14 @@ export function s3BlobStore(s: S3Settings, client: Client = s3Client(s)): BlobSt
       return (await this.size(key)) !== undefined;
     },
     async delete(key) {
-      await call("delete", key, () => client.removeObject(s.bucket, name(key)));
+      await call("delete", key, async () => (await client()).removeObject(s.bucket, name(key)));
     },
   };
 }
 
 /** Creates the bucket when missing (tests, a fresh local server); production buckets exist already. */
-export async function ensureBucket(s: S3Settings, client: Client = s3Client(s)): Promise<void> {
+export async function ensureBucket(s: S3Settings, given?: Client): Promise<void> {
+  const client = given ?? (await s3Client(s));
   const where = `s3://${s.bucket}`;
   try {
     if (!(await withDeadline("bucketExists", where, client.bucketExists(s.bucket)))) {

@@ -43,7 +43,7 @@ export async function testBucket(name: string): Promise<{
     accessKeyId: S3_ENV.S3_ACCESS_KEY_ID,
     secretAccessKey: S3_ENV.S3_SECRET_ACCESS_KEY,
   };
-  const client = s3Client(settings);
+  const client = await s3Client(settings);
   await ensureBucket(settings, client);
   return {
     settings,
