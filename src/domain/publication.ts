@@ -14,7 +14,15 @@ export type PublicationView = {
   quote: { text: string; locale: string; language: string; direction: Direction };
   attribution: string;
   narrative: { id: Narrative; label: string };
-  source: { title: string; publisher: string; url?: string; publishedAt: string; citation: string };
+  source: {
+    title: string;
+    publisher: string;
+    url?: string;
+    publishedAt: string;
+    /** publishedAt as the quote's locale writes a date (Intl): "21 septembre 2015", "21. September 2015". */
+    date: string;
+    citation: string;
+  };
   campaign: { name: string; hashtags: string[]; links: string[] };
 };
 
@@ -132,6 +140,13 @@ export function attributionFor(
   }
 }
 
+/** A YYYY-MM-DD date in the locale's long form; the day itself, whatever the host's time zone. */
+export function localDate(isoDay: string, locale: string): string {
+  const at = new Date(`${isoDay}T00:00:00Z`);
+  if (Number.isNaN(at.getTime())) return isoDay;
+  return new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(at);
+}
+
 export function citation(source: Source): string {
   return `${source.publisher}, “${source.title}”, ${source.publishedAt}`;
 }
@@ -161,6 +176,7 @@ export function publicationView(
       publisher: quote.source.publisher,
       url: quote.source.url,
       publishedAt: quote.source.publishedAt,
+      date: localDate(quote.source.publishedAt, quote.locale),
       citation: citation(quote.source),
     },
     campaign: { name: campaign.name, hashtags: campaign.hashtags, links: campaign.links },

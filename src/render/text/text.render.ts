@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import Handlebars from "handlebars";
+import Handlebars, { type HelperOptions } from "handlebars";
 import type { TextVariant } from "../../domain/campaign.js";
 import { neutraliseBidi } from "../../domain/clean-text.js";
 import { languageOf } from "../../domain/locale.js";
@@ -16,16 +16,60 @@ import { CARD_LAYOUT_VERSION } from "../card/card.render.js";
  * quote can reorder who said it. Text passed the clean-text gate on the way in; anything stored
  * before that gate existed loses its embeddings, overrides and unpaired isolates here.
  */
-export const isolate = (s: unknown) => `\u2068${neutraliseBidi(String(s))}\u2069`;
+export const isolate = (s: unknown) => `${FSI}${isolateRuns(neutraliseBidi(String(s)))}${PDI}`;
+
+const FSI = "\u2068";
+const PDI = "\u2069";
+
+// A left-to-right run inside right-to-left text: Latin words, digits, hashtags, mentions, URLs and the
+// spaces between them. Its leading '#' or '@' is neutral, so without an isolate a browser puts it on
+// the far side ("WhyTheyLeft#"); a URL's slashes and a trailing number scatter the same way.
+const LTR_TOKEN = String.raw`(?:[#@]|https?://)?[\p{Script=Latin}\p{Nd}][\p{Script=Latin}\p{Nd}\p{M}_/.:?=&%+~-]*`;
+const LTR_RUN = new RegExp(`${LTR_TOKEN}(?: +${LTR_TOKEN})*`, "gu");
+// A right-to-left run inside left-to-right text: Arabic-script words and the digits and spaces between them.
+const RTL_TOKEN = String.raw`[#@]?[\p{Script=Arabic}\p{Script=Hebrew}][\p{Script=Arabic}\p{Script=Hebrew}\p{M}\p{Nd}_]*`;
+const RTL_RUN = new RegExp(`${RTL_TOKEN}(?: +${RTL_TOKEN})*`, "gu");
+const TRAILING_PUNCTUATION = /[.,:;?!%-]+$/u;
+
+const FIRST_STRONG = /\p{L}/u;
+const RTL_LETTER = /[\p{Script=Arabic}\p{Script=Hebrew}\p{Script=Syriac}\p{Script=Thaana}]/u;
+
+/**
+ * Inside a value whose first strong letter is right-to-left (its isolate will be RTL), each run of
+ * left-to-right text gets its own first-strong isolate, and the other way round, so it keeps its order
+ * when the text is pasted into a browser or a social app: "#WhyTheyLeft", "https://…" and "2015"
+ * inside an Arabic quote, an Arabic phrase inside an English one. Sentence punctuation after a run
+ * stays outside it, with the surrounding text. A value that is one run already (a hashtag) is left as it is.
+ */
+export function isolateRuns(text: string): string {
+  const first = FIRST_STRONG.exec(text)?.[0];
+  if (!first) return text;
+  const run = RTL_LETTER.test(first) ? LTR_RUN : RTL_RUN;
+  return text.replace(run, (match) => {
+    const punctuation = TRAILING_PUNCTUATION.exec(match)?.[0] ?? "";
+    const core = match.slice(0, match.length - punctuation.length);
+    if (!core || core === text.trim()) return match;
+    return `${FSI}${core}${PDI}${punctuation}`;
+  });
+}
 
 function createEngine() {
   const hb = Handlebars.create();
   hb.registerHelper("join", (items: unknown[], sep: unknown) =>
     Array.isArray(items) ? items.join(String(sep)) : "",
   );
+  const localeOfView = (options: HelperOptions): string =>
+    (options.data?.root as PublicationView | undefined)?.quote.locale ?? "en";
   hb.registerHelper("isolate", (s: unknown) => isolate(s));
   hb.registerHelper("isolateEach", (items: unknown[], sep: unknown) =>
-    Array.isArray(items) ? items.map(isolate).join(String(sep)) : "",
+    Array.isArray(items) ? items.map((i) => isolate(i)).join(String(sep)) : "",
+  );
+  // Case changes follow the post's language: Turkish "istanbul" → "İSTANBUL", not "ISTANBUL".
+  hb.registerHelper("upper", (s: unknown, options: HelperOptions) =>
+    String(s).toLocaleUpperCase(localeOfView(options)),
+  );
+  hb.registerHelper("number", (n: unknown, options: HelperOptions) =>
+    new Intl.NumberFormat(localeOfView(options)).format(Number(n)),
   );
   return hb;
 }
@@ -50,6 +94,17 @@ export class TextTemplateError extends Error {
  * strict mode turns a misspelt field into an error instead of an empty string; prototype access
  * stays at Handlebars' safe default.
  */
+/** The languages the templates in `dir` cover: those with every variant. */
+export function templateLanguages(dir = path.join(TEMPLATES_DIR, "text")): Map<string, TextVariant[]> {
+  const out = new Map<string, TextVariant[]>();
+  for (const f of readdirSync(dir)) {
+    const m = /^(post|caption|alt_text)\.([a-z]{2,3})\.hbs$/.exec(f);
+    if (!m) continue;
+    out.set(m[2]!, [...(out.get(m[2]!) ?? []), m[1] as TextVariant]);
+  }
+  return out;
+}
+
 export function loadTextTemplates(dir = path.join(TEMPLATES_DIR, "text")): TextTemplates {
   const hb = createEngine();
   const files = readdirSync(dir)
@@ -69,9 +124,10 @@ export function loadTextTemplates(dir = path.join(TEMPLATES_DIR, "text")): TextT
   return {
     version,
     render(variant, view) {
-      const template =
-        compiled.get(`${variant}.${languageOf(view.quote.locale)}`) ?? compiled.get(`${variant}.en`);
-      if (!template) throw new TextTemplateError("template", `no template for ${variant}`);
+      // No English template for a language we have none in: the post would speak the wrong language.
+      const lang = languageOf(view.quote.locale);
+      const template = compiled.get(`${variant}.${lang}`);
+      if (!template) throw new TextTemplateError("template", `no ${variant} template for ${lang}`);
       let text: string;
       try {
         text = template(view);
