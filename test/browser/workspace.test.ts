@@ -1,15 +1,13 @@
-import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importQuotes, importSpeakers } from "../../src/app/import.service.js";
 import { changeVetting } from "../../src/app/quotes.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
+import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
 const HEADER =
@@ -47,17 +45,7 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
       "test",
     );
     await mkdir("test-output", { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
