@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createQueueEvents } from "../src/queues/queues.js";
-import { connectRedis } from "../src/store/redis.js";
 import { createKeys } from "../src/store/keys.js";
+import { connectRedis } from "../src/store/redis.js";
 
 describe("connection kinds", () => {
   it("a command connection cannot be handed to a BullMQ consumer (a type error, checked by `npm run typecheck`)", async () => {
