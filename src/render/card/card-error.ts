@@ -1,4 +1,4 @@
-export type CardErrorReason = "cannot_fit" | "bad_brand";
+export type CardErrorReason = "cannot_fit" | "bad_brand" | "missing_glyph";
 
 /** A card that cannot be made from this input; retrying will not help. */
 export class CardError extends Error {

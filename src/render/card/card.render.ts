@@ -1,15 +1,16 @@
 import { type Encoding, FORMATS, type Format } from "../../domain/campaign.js";
 import { acquireCanvas, baseLayer, releaseCanvas } from "./base-layer.js";
 import type { Canvas, Rgb } from "./blend.js";
+import { CardError } from "./card-error.js";
 import { contrast, parseColour } from "./colour.js";
 import { compose, type Palette } from "./compose.js";
 import { encode } from "./encode.js";
-import { ensureFonts } from "./fonts.js";
+import { ensureFonts, missingGlyph } from "./fonts.js";
 import { layoutFor } from "./layout.js";
 import { cleanText } from "./pango.js";
 
-export { CardError } from "./card-error.js";
 export { MIN_QUOTE_PX } from "./layout.js";
+export { CardError };
 
 /**
  * Bump when a change to the card code changes what a card looks like: it is part of every output's
@@ -62,6 +63,8 @@ export async function renderCard(input: CardInput): Promise<CardResult> {
   }
   const quote = cleanText(input.quote).trim();
   if (!quote) throw new Error("quote is empty");
+  const missing = missingGlyph([quote, input.attribution, ...input.hashtags]);
+  if (missing) throw new CardError("missing_glyph", missing);
   const { top, bottom, palette } = paletteOf(input.brand);
   await ensureFonts();
   const layout = layoutFor(input.format);

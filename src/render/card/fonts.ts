@@ -46,6 +46,28 @@ export function face(script: Script, weight: Weight): Face {
   return found;
 }
 
+// What needs no glyph of its own: whitespace, controls and format characters (ZWJ, isolates, marks
+// of direction), variation selectors.
+const NO_GLYPH = /^(?:[\s\p{Cc}\p{Cf}]|\p{Variation_Selector})$/u;
+
+/**
+ * The first character that no shipped font has (fontconfig knows only assets/fonts, so Pango would
+ * draw a box with its hex code): "U+E000 is in no shipped font". Null when every character has a glyph.
+ */
+export function missingGlyph(texts: string[]): string | null {
+  const fonts = [face("latin", "regular").metrics, face("arabic", "regular").metrics];
+  for (const text of texts) {
+    for (const ch of text) {
+      if (NO_GLYPH.test(ch)) continue;
+      const cp = ch.codePointAt(0)!;
+      if (fonts.some((f) => f.advance(cp) !== undefined)) continue;
+      const hex = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+      return `${hex} is in no shipped font (it would print as a box)`;
+    }
+  }
+  return null;
+}
+
 /** Pango font description; sharp renders at 72 dpi, so the size in points is the size in pixels. */
 export const fontDescription = (f: Face, size: number) =>
   `${f.families}${f.weight === "bold" ? " Bold" : ""} ${size}`;
