@@ -27,7 +27,7 @@ export type BackoffOptions = { baseMs?: number; maxMs?: number };
  * BullMQ's fetch loop retries a command Redis refuses (out of memory above all) at once, forever: a
  * render worker wrote ~2,500 error lines a second. This pauses the worker locally on such an error and
  * resumes it after an exponential delay (1 s, 2 s, ... 30 s), logging one line per interval with how
- * many errors it saw; a job that completes resets it, with one line saying so. A job whose own Redis
+ * many errors it saw; a job that completes (or fails on its own) resets it, with one line saying so. A job whose own Redis
  * call fails goes through `jobFailed`, so it pauses the worker too instead of logging a line per job.
  */
 export function backOffOnRedisErrors(worker: Worker, log: Logger, what: string, opts: BackoffOptions = {}) {
@@ -63,11 +63,16 @@ export function backOffOnRedisErrors(worker: Worker, log: Logger, what: string, 
   worker.on("error", (err) => {
     if (!fault(err) && !closing) log.error({ err }, `${what} error`);
   });
-  // Only a completed job says Redis takes work again: a failed one may have failed on Redis itself.
-  worker.on("completed", () => {
+  const recovered = () => {
     if (backoff.failures === 0) return;
     log.info({ afterIntervals: backoff.failures }, `${what}: Redis accepts work again`);
     backoff.reset();
+  };
+  // A job that completes, or fails for a reason of its own, says Redis takes work again; one that
+  // failed on Redis itself does not.
+  worker.on("completed", recovered);
+  worker.on("failed", (_job, err) => {
+    if (!redisFault(err)) recovered();
   });
   worker.on("closing", () => {
     closing = true;
