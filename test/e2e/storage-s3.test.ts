@@ -87,9 +87,11 @@ describe.runIf(s3Up)(
       expect(await files(machine("a").DATA_DIR)).toEqual([]);
       expect(await files(machine("b").DATA_DIR)).toEqual([]);
 
-      const inReview = JSON.parse((await bin(["review", "list", "--json"], { env: staff })).out) as {
-        id: string;
-      }[];
+      const inReview = (
+        JSON.parse((await bin(["review", "list", "--json", "--limit", "1000"], { env: staff })).out) as {
+          items: { id: string }[];
+        }
+      ).items;
       ok(await bin(["review", "approve", ...inReview.map((o) => o.id)], { env: reviewer }));
 
       const dropped = await bin(["export", "why-they-left", "--now"], { env: staff, deadlineMs: 60_000 });
