@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import type { S3Settings } from "./storage/s3.js";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -94,18 +95,7 @@ export type Config = {
   storage: StorageConfig;
 };
 
-export type StorageConfig =
-  | { kind: "disk" }
-  | {
-      kind: "s3";
-      bucket: string;
-      /** "" or ending in "/". */
-      prefix: string;
-      endpoint: string;
-      region: string;
-      accessKeyId: string;
-      secretAccessKey: string;
-    };
+export type StorageConfig = { kind: "disk" } | ({ kind: "s3" } & S3Settings);
 
 export class ConfigError extends Error {
   override name = "ConfigError";
