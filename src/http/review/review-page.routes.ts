@@ -8,7 +8,7 @@ import type { Output } from "../../domain/output.js";
 import type { Quote } from "../../domain/quote.js";
 import { can } from "../../domain/user.js";
 import { parseOutputCountField } from "../../store/store.js";
-import { readCard } from "../card-file.js";
+import { cardStore, readCard } from "../card-file.js";
 import type { HttpDeps } from "../deps.js";
 import { idParam } from "../schemas.js";
 import { loadAssets, type Pages } from "./pages.js";
@@ -132,7 +132,7 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
       if (output.status === "queued" || output.status === "rendering") {
         throw new AppError("not_found", `output ${output.id} is not rendered yet`);
       }
-      const card = await readCard(deps.files ?? deps.dataDir, output);
+      const card = await readCard(cardStore(deps), output);
       if (card.etag) reply.header("etag", card.etag);
       return reply.type(card.type).header("cache-control", "private, max-age=300").send(card.bytes);
     },

@@ -7,7 +7,7 @@ import { cleanText } from "../../domain/clean-text.js";
 import { AppError } from "../../domain/errors.js";
 import { NARRATIVES } from "../../domain/narrative.js";
 import { OUTPUT_STATES } from "../../domain/output.js";
-import { readCard } from "../card-file.js";
+import { cardStore, readCard } from "../card-file.js";
 import type { AppDeps } from "../deps.js";
 import { apiRoute } from "../route.js";
 import { idParam, outputView, toOutputView } from "../schemas.js";
@@ -85,7 +85,7 @@ export function outputsRoutes(app: FastifyInstance, deps: AppDeps) {
     produces: "image/*",
     schema: { params: idParam },
     handler: async ({ params, reply }) => {
-      const card = await readCard(deps.files ?? deps.dataDir, await getOutput(store, params.id));
+      const card = await readCard(cardStore(deps), await getOutput(store, params.id));
       if (card.etag) reply.header("etag", card.etag);
       return reply.type(card.type).header("cache-control", "private, max-age=300").send(card.bytes);
     },
