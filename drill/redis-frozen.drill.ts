@@ -1,10 +1,10 @@
 import path from "node:path";
 import { addUser } from "../src/app/users.service.js";
-import { type CliRun, ensureBuilt, runBuilt, said, spawnBuilt } from "./support/built.js";
+import { type CliRun, ensureBuilt, runBuilt, said, startBuilt } from "./support/built.js";
 import type { Drill } from "./support/drill.js";
 import { auditCounts, CAMPAIGN_ID, histogram, seed } from "./support/fixtures.js";
 import { call, type Reply } from "./support/http.js";
-import { freeHttpPort, type NodeChild, sleep, tail, until } from "./support/processes.js";
+import { type NodeChild, sleep, tail, until } from "./support/processes.js";
 import { openWorld } from "./support/world.js";
 
 const QUOTES = 10; // × 2 formats = 20 outputs, queued once Redis is thawed
@@ -32,19 +32,10 @@ export const redisFrozen: Drill = {
     try {
       await seed(w.store, { quotes: QUOTES, campaign: { formats: ["square", "story"] } });
       const { token: staff } = await addUser(w.store, "staff1", ["staff"], "drill");
-      const port = await freeHttpPort();
-      const base = `http://127.0.0.1:${port}`;
       const env = w.env({ TESTIMONY_TOKEN: staff, LOG_LEVEL: "warn" });
-      app = spawnBuilt(["start", "--concurrency", "2"], {
-        env: w.env({ PORT: String(port) }),
-        logFile: path.join(w.logDir, "testimony-start.log"),
-      });
-      await until(
-        "/health 200",
-        async () => (await call(base, "GET", "/health")).status === 200,
-        30_000,
-        200,
-      );
+      const started = await startBuilt(w);
+      app = started.app;
+      const base = started.base;
       r.step(
         `redis-server on port ${w.redis.port}; \`testimony start\` (pid ${app.child.pid}) up at ${base}`,
       );

@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { type NodeChild, REPO_ROOT, spawnNode } from "./processes.js";
+import { call } from "./http.js";
+import { freeHttpPort, type NodeChild, REPO_ROOT, spawnNode, until } from "./processes.js";
+import type { World } from "./world.js";
 
 const exec = promisify(execFile);
 
@@ -85,4 +87,24 @@ export function said(r: CliRun): string {
   const from = r.code === 0 ? r.out : r.err || r.out;
   const last = from.trim().split("\n").at(-1) ?? "";
   return `exit ${r.code ?? r.signal}, ${r.ms} ms, "${last.slice(0, 160)}"`;
+}
+
+/**
+ * `testimony start --concurrency 2` on the drill's world, on a free port, once `/health` answers 200;
+ * its log goes to `testimony-start.log` in the world's log folder.
+ */
+export async function startBuilt(w: World): Promise<{ app: NodeChild; base: string }> {
+  const port = await freeHttpPort();
+  const base = `http://127.0.0.1:${port}`;
+  const app = spawnBuilt(["start", "--concurrency", "2"], {
+    env: w.env({ PORT: String(port) }),
+    logFile: path.join(w.logDir, "testimony-start.log"),
+  });
+  try {
+    await until("/health 200", async () => (await call(base, "GET", "/health")).status === 200, 30_000, 200);
+  } catch (err) {
+    app.child.kill("SIGKILL"); // it never came up: the caller gets no handle to stop it with
+    throw err;
+  }
+  return { app, base };
 }
