@@ -53,58 +53,74 @@ type Written = {
  * export) and its CRC-32 are computed natively over the same buffer that is then written. A few
  * files are read ahead (at most 16, about 8 MiB), so memory stays flat whatever the bundle's size;
  * a file above `wholeFileLimit` streams, stored, in 1 MiB chunks with a data descriptor instead. ZIP64 records appear only when a count or an offset needs them.
+ *
+ * `entries` is an array (sorted here) or an async iterable already in name order (checked: an entry
+ * out of order fails the write), so a caller with a very large bundle never holds every entry at
+ * once; each entry's central-directory record is kept as bytes (~90 per entry), not as an object.
  */
 export async function writeZip(
   target: string,
-  entries: ZipEntry[],
+  entries: ZipEntry[] | AsyncIterable<ZipEntry>,
   options: ZipOptions = {},
 ): Promise<{ sha256: string; bytes: number }> {
   const limit = options.wholeFileLimit ?? WHOLE_FILE_LIMIT;
-  const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const source = Array.isArray(entries)
+    ? [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    : entries;
   const mismatches: string[] = [];
   const out = new Output(await open(target, "w"));
   try {
-    const written: Written[] = [];
+    const central = new CentralDirectory();
     // Read-ahead: the next files' reads (threadpool round trips) overlap this one's hashing and
     // writing, within READ_AHEAD files and READ_AHEAD_BYTES, so memory stays bounded.
-    const reads = new Map<number, Promise<Buffer>>();
-    let nextRead = 0;
+    const it = Array.isArray(source) ? toAsync(source) : source[Symbol.asyncIterator]();
+    const window: { e: ZipEntry; read?: Promise<Buffer> }[] = [];
     let aheadBytes = 0;
-    const fill = (from: number) => {
-      nextRead = Math.max(nextRead, from);
-      while (nextRead < sorted.length && reads.size < READ_AHEAD && aheadBytes < READ_AHEAD_BYTES) {
-        const e = sorted[nextRead]!;
+    let done = false;
+    let last: string | undefined;
+    const fill = async () => {
+      while (!done && window.length < READ_AHEAD && aheadBytes < READ_AHEAD_BYTES) {
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          break;
+        }
+        const e = r.value;
+        if (last !== undefined && !(last < e.name)) {
+          throw new Error(`zip entries out of order or repeated: ${e.name} after ${last}`);
+        }
+        last = e.name;
+        let read: Promise<Buffer> | undefined;
         if ("file" in e && e.size <= limit) {
-          const read = readWhole(e.file);
+          read = readWhole(e.file);
           read.catch(() => undefined); // a failure surfaces when awaited in turn, never as unhandled
-          reads.set(nextRead, read);
           aheadBytes += e.size;
         }
-        nextRead++;
+        window.push({ e, read });
       }
     };
-    for (let i = 0; i < sorted.length; i++) {
-      const e = sorted[i]!;
-      fill(i);
-      const current = reads.get(i);
-      reads.delete(i);
-      if (current && "file" in e) aheadBytes -= e.size;
+    for (;;) {
+      await fill();
+      const next = window.shift();
+      if (!next) break;
+      const { e, read } = next;
+      if (read && "file" in e) aheadBytes -= e.size;
       const store = !e.compress || STORED_ALWAYS.test(e.name);
       if ("bytes" in e) {
-        written.push(await out.entry(e.name, e.bytes, store));
+        central.add(await out.entry(e.name, e.bytes, store));
         continue;
       }
-      if (current) {
-        const bytes = await current;
+      if (read) {
+        const bytes = await read;
         if (createHash("sha256").update(bytes).digest("hex") !== e.sha256) mismatches.push(e.name);
-        written.push(await out.entry(e.name, bytes, store));
+        central.add(await out.entry(e.name, bytes, store));
       } else {
         const r = await out.streamedEntry(e.name, e.file);
         if (r.sha256 !== e.sha256) mismatches.push(e.name);
-        written.push(r.written);
+        central.add(r.written);
       }
     }
-    await out.centralDirectory(written);
+    await out.centralDirectory(central);
     await out.close();
   } catch (err) {
     await out.close().catch(() => undefined);
@@ -114,6 +130,39 @@ export async function writeZip(
     throw new Error(`files changed on disk since they were rendered: ${mismatches.join(", ")}`);
   }
   return { sha256: out.digest(), bytes: out.position };
+}
+
+async function* toAsync(items: ZipEntry[]): AsyncGenerator<ZipEntry> {
+  yield* items;
+}
+
+/** Central-directory records, built as each entry is written, in 1 MiB blocks of bytes. */
+class CentralDirectory {
+  readonly blocks: Buffer[] = [];
+  count = 0;
+  size = 0;
+  private used = WRITE_BATCH;
+
+  add(w: Written) {
+    const length = 46 + w.nameBytes.length + (w.offset > MAX_32 ? 12 : 0);
+    if (this.used + length > WRITE_BATCH) {
+      const last = this.blocks.pop();
+      if (last) this.blocks.push(last.subarray(0, this.used));
+      this.blocks.push(Buffer.allocUnsafe(Math.max(WRITE_BATCH, length)));
+      this.used = 0;
+    }
+    centralHeader(w, this.blocks.at(-1)!, this.used);
+    this.used += length;
+    this.size += length;
+    this.count++;
+  }
+
+  /** The filled part of every block. */
+  *filled(): Generator<Buffer> {
+    for (let i = 0; i < this.blocks.length; i++) {
+      yield i === this.blocks.length - 1 ? this.blocks[i]!.subarray(0, this.used) : this.blocks[i]!;
+    }
+  }
 }
 
 async function readWhole(file: string): Promise<Buffer> {
@@ -198,14 +247,11 @@ class Output {
     return { written: w, sha256: sha.digest("hex") };
   }
 
-  async centralDirectory(written: Written[]) {
+  async centralDirectory(central: CentralDirectory) {
     const start = this.position;
-    for (const w of written) {
-      const extra = w.offset > MAX_32 ? 12 : 0;
-      await this.header(46 + w.nameBytes.length + extra, (b, at) => centralHeader(w, b, at));
-    }
+    for (const block of central.filled()) await this.write(block);
     const size = this.position - start;
-    const count = written.length;
+    const count = central.count;
     if (count > MAX_16 || start > MAX_32 || size > MAX_32) {
       const zip64End = this.position;
       await this.header(56, (b, at) => {

@@ -157,6 +157,15 @@ export function createEntityRepo<T extends { id: string }>(
     return { value: opts.parse(JSON.parse(data)), rev: Number(rev) };
   }
 
+  /**
+   * A write that changes nothing and only checks that the entity is still at `current.rev`: a
+   * batch carrying it is refused (conflict) once anyone else has written the entity meanwhile.
+   */
+  function guard(current: Versioned<T>): EntityWrite {
+    const id = current.value.id;
+    return { key: keyOf(id), id, expect: current.rev, data: "", srem: [], sadd: [], reindex: true };
+  }
+
   async function getMany(ids: string[]): Promise<Versioned<T>[]> {
     if (ids.length === 0) return [];
     const pipe = redis.pipeline();
@@ -306,6 +315,7 @@ export function createEntityRepo<T extends { id: string }>(
     latest,
     counts,
     write,
+    guard,
     ensureIndexes,
     rebuildIndexes,
     async list(indexNames: string[] = []): Promise<T[]> {
