@@ -4,9 +4,8 @@ import { type Api, apiClient, healthy } from "./api.js";
 import { bareRender, cardInputsFor } from "./bare-render.js";
 import { benchCampaign, seed } from "./fixtures.js";
 import { cpuSeconds, freePort, type NodeChild, peakRssMiB, spawnCli, tail } from "./processes.js";
-import { redisCpuSeconds } from "./redis-cpu.js";
-import { waitRendered } from "./rendered.js";
-import { median, now, progress, until } from "./stats.js";
+import { type RedisDelta, redisDelta, redisStats } from "./redis-cpu.js";
+import { median, now, progress, sleep, until } from "./stats.js";
 import { openWorld, type World } from "./world.js";
 
 export type E2eRep = {
@@ -24,6 +23,9 @@ export type E2eRep = {
   /** CPU seconds of the `testimony start` process and of redis-server during the repetition. */
   appCpuSeconds: number;
   redisCpuSeconds: number;
+  /** What redis-server did (the world's private one), less the bench's own polling: queue + render, and all. */
+  redisRender: RedisDelta;
+  redisAll: RedisDelta;
 };
 export type BareRep = { cards: number; seconds: number; cardsPerSec: number; cpuSeconds: number };
 export type E2eResult = {
@@ -43,9 +45,75 @@ export type E2eResult = {
     appCpuMsPerCard: number;
     bareCpuMsPerCard: number;
     redisCpuMsPerCard: number;
+    /** Per card, queue + render phase and whole pipeline: Redis requests (round trips), commands, CPU ms. */
+    redis: { render: RedisPerCard; all: RedisPerCard };
     bundleMiB: number;
   };
 };
+export type RedisPerCard = {
+  roundTrips: number;
+  commands: number;
+  scripts: number;
+  cpuMs: number;
+  /** The commands costing Redis the most time in this phase: µs and calls per card. */
+  top: { command: string; usecPerCard: number; callsPerCard: number }[];
+};
+
+function perCard(d: RedisDelta, cards: number): RedisPerCard {
+  return {
+    roundTrips: d.reads / cards,
+    commands: d.commands / cards,
+    scripts: d.scripts / cards,
+    cpuMs: (d.cpuSeconds / cards) * 1000,
+    top: Object.entries(d.usec)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([command, u]) => ({
+        command,
+        usecPerCard: u / cards,
+        callsPerCard: (d.calls[command] ?? 0) / cards,
+      })),
+  };
+}
+
+function medianPerCard(xs: RedisPerCard[]): RedisPerCard {
+  const m = (f: (x: RedisPerCard) => number) => median(xs.map(f));
+  // The top list of the median repetition by CPU.
+  const mid = [...xs].sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(xs.length / 2)]!;
+  return {
+    roundTrips: m((x) => x.roundTrips),
+    commands: m((x) => x.commands),
+    scripts: m((x) => x.scripts),
+    cpuMs: m((x) => x.cpuMs),
+    top: mid.top,
+  };
+}
+
+/**
+ * Until `expected` outputs of the campaign have left rendering, two ZCARDs in one pipeline every
+ * 20 ms (one request to Redis per poll); fails at the first failed render. Returns the polls made.
+ */
+async function waitRendered(world: World, campaignId: string, expected: number): Promise<number> {
+  const key = (status: string) =>
+    world.store.keys.sorted("output", `campaign:${campaignId}:status:${status}`);
+  const deadline = Date.now() + 15 * 60_000;
+  for (let polls = 1; ; polls++) {
+    const replies = (await world.redis.pipeline().zcard(key("in_review")).zcard(key("failed")).exec()) ?? [];
+    const [done, failed] = replies.map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    }) as [number, number];
+    if (failed > 0) {
+      const [first] = await world.store.outputs.list([`campaign:${campaignId}:status:failed`]);
+      throw new Error(
+        `${failed} render(s) of ${campaignId} failed, e.g. ${first?.id}: ${first?.failure?.reason}: ${first?.failure?.message}`,
+      );
+    }
+    if (done >= expected) return polls;
+    if (Date.now() > deadline) throw new Error(`${campaignId}: only ${done}/${expected} rendered in time`);
+    await sleep(20);
+  }
+}
 
 type Ctx = { world: World; api: Api; app: NodeChild; staff: string; reviewer: string };
 
@@ -53,7 +121,7 @@ type Ctx = { world: World; api: Api; app: NodeChild; staff: string; reviewer: st
 async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promise<E2eRep> {
   const { api, world } = ctx;
   const appCpu0 = await cpuSeconds(ctx.app.pid);
-  const redisCpu0 = await redisCpuSeconds(world.redis);
+  const redis0 = await redisStats(world.redis);
   const t0 = now();
   const queued = await api<{ outputIds: string[] }>(
     "POST",
@@ -63,8 +131,9 @@ async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promis
   );
   const t1 = now();
   const ids = queued.outputIds;
-  await waitRendered(world.store, campaignId, ids.length);
+  const polls = await waitRendered(world, campaignId, ids.length);
   const t2 = now();
+  const redis2 = await redisStats(world.redis);
   for (let i = 0; i < ids.length; i += 200) {
     const { results } = await api<{ results: { id: string; ok: boolean; error?: { message: string } }[] }>(
       "POST",
@@ -87,7 +156,11 @@ async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promis
     throw new Error(`${campaignId}: bundle holds ${inBundle} of ${ids.length} outputs (${exported.status})`);
   }
   const appCpu = (await cpuSeconds(ctx.app.pid)) - appCpu0;
-  const redisCpu = (await redisCpuSeconds(world.redis)) - redisCpu0;
+  const redis4 = await redisStats(world.redis);
+  // The bench's own requests: its polling (one pipeline of two ZCARDs) and the INFO snapshots.
+  const ownPolling = { zcard: 2 * polls };
+  const redisRender = redisDelta(redis0, redis2, { calls: { ...ownPolling, info: 1 }, reads: polls + 1 });
+  const redisAll = redisDelta(redis0, redis4, { calls: { ...ownPolling, info: 2 }, reads: polls + 2 });
   // Keep the disk small between repetitions: this campaign's bundle and cards are done with.
   await rm(path.join(world.exportDir, campaignId), { recursive: true, force: true });
   await rm(path.join(world.dataDir, "outputs", campaignId), { recursive: true, force: true });
@@ -103,7 +176,9 @@ async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promis
     renderCardsPerSec: ids.length / s(t0, t2),
     bundleMiB: (exported.bundle?.bytes ?? 0) / 1024 ** 2,
     appCpuSeconds: appCpu,
-    redisCpuSeconds: redisCpu,
+    redisCpuSeconds: redisAll.cpuSeconds,
+    redisRender,
+    redisAll,
   };
 }
 
@@ -115,7 +190,8 @@ export async function runE2e(
   run: { runId: string; runRoot: string },
   opts: { quotes: number; reps: number; warmQuotes: number },
 ): Promise<E2eResult> {
-  const world = await openWorld(run.runId, run.runRoot, "e2e");
+  // A redis-server of its own, so Redis CPU and commands per card count testimony's work alone.
+  const world = await openWorld(run.runId, run.runRoot, "e2e", { privateRedis: true });
   let app: NodeChild | undefined;
   try {
     const seeded = await seed(world.store, { quotes: opts.quotes });
@@ -183,6 +259,10 @@ export async function runE2e(
         appCpuMsPerCard: m((r) => (r.appCpuSeconds / r.cards) * 1000),
         bareCpuMsPerCard: median(bare.map((b) => (b.cpuSeconds / b.cards) * 1000)),
         redisCpuMsPerCard: m((r) => (r.redisCpuSeconds / r.cards) * 1000),
+        redis: {
+          render: medianPerCard(reps.map((r) => perCard(r.redisRender, r.cards))),
+          all: medianPerCard(reps.map((r) => perCard(r.redisAll, r.cards))),
+        },
         bundleMiB: m((r) => r.bundleMiB),
       },
     };

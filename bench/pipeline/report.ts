@@ -1,5 +1,5 @@
 import type { RenderBenchRow } from "../render.bench.js";
-import type { E2eResult } from "./e2e.js";
+import type { E2eResult, RedisPerCard } from "./e2e.js";
 import type { ExportResult } from "./export-bench.js";
 import { type Machine, machineLine } from "./machine.js";
 import type { QueueResult } from "./queue-overhead.js";
@@ -65,6 +65,24 @@ function summary(r: BenchReport): string[] {
         yesNo(m.ratio >= E2E_TARGET),
       ],
       ["end to end", "render phase only (queue + render) ÷ bare render", f2(m.renderRatio), "", ""],
+      ...(m.redis
+        ? [
+            [
+              "end to end",
+              "Redis per card, whole pipeline: round trips (requests) / commands / CPU ms",
+              `${f1(m.redis.all.roundTrips)} / ${f1(m.redis.all.commands)} / ${f2(m.redis.all.cpuMs)}`,
+              "",
+              "",
+            ],
+            [
+              "end to end",
+              "Redis per card, queue + render: round trips / commands / CPU ms",
+              `${f1(m.redis.render.roundTrips)} / ${f1(m.redis.render.commands)} / ${f2(m.redis.render.cpuMs)}`,
+              "",
+              "",
+            ],
+          ]
+        : []),
     );
   }
   if (r.export) {
@@ -147,12 +165,30 @@ function e2eSection(e: E2eResult, reps: number): string[] {
     `End-to-end ÷ bare render: **${f2(m.ratio)}** (target ≥ ${E2E_TARGET}); render phase ÷ bare render: ${f2(m.renderRatio)}.`,
     `CPU per card: \`testimony start\` process ${f1(m.appCpuMsPerCard)} ms over the whole pipeline (bare renderCard ${f1(m.bareCpuMsPerCard)} ms), redis-server ${f2(m.redisCpuMsPerCard)} ms. Peak RSS of the \`testimony start\` process: ${f0(e.appPeakRssMiB)} MiB.`,
     "",
+    ...(m.redis ? redisPerCardLines(m.redis) : []),
     "| rep | cards | queue s | render s | approve s | export s | total s | cards/s | bare cards/s |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...e.reps.map(
       (r, i) =>
         `| ${i + 1} | ${r.cards} | ${f2(r.queue)} | ${f2(r.render)} | ${f2(r.approve)} | ${f2(r.export)} | ${f2(r.total)} | ${f1(r.cardsPerSec)} | ${f1(e.bare[i]?.cardsPerSec ?? Number.NaN)} |`,
     ),
+    "",
+  ];
+}
+
+function redisPerCardLines(r: NonNullable<E2eResult["median"]["redis"]>): string[] {
+  const row = (name: string, x: RedisPerCard) =>
+    `| ${name} | ${f1(x.roundTrips)} | ${f1(x.commands)} | ${f1(x.scripts)} | ${f2(x.cpuMs)} | ${x.top
+      .slice(0, 5)
+      .map((t) => `${t.command} ${f0(t.usecPerCard)} µs × ${f1(t.callsPerCard)}`)
+      .join(", ")} |`;
+  return [
+    "Redis per card, on a redis-server of the section's own (no persistence), less the bench's own polling: round trips are requests received (`total_reads_processed`: a pipelined batch counts once), commands are `INFO commandstats` calls (including the commands scripts run), CPU is `INFO cpu` user + sys.",
+    "",
+    "| phase | round trips | commands | of which scripts | CPU ms | most Redis time (µs per card × calls per card) |",
+    "|---|---:|---:|---:|---:|---|",
+    row("queue + render", r.render),
+    row("whole pipeline", r.all),
     "",
   ];
 }

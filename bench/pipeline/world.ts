@@ -1,9 +1,12 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
 import { connectRedis } from "../../src/store/redis.js";
 import { createStore, deleteAllKeys, type Store } from "../../src/store/store.js";
+import { freePort } from "./processes.js";
+import { until } from "./stats.js";
 
 export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 
@@ -17,6 +20,10 @@ export type World = {
   dataDir: string;
   exportDir: string;
   redis: Redis;
+  /** The Redis this world's children use: the shared one, or a private redis-server of its own. */
+  redisUrl: string;
+  /** Set when the world runs its own redis-server (its INFO counts only this world's work). */
+  redisPid?: number;
   store: Store;
   /** Environment for a `testimony` child process working in this world. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
@@ -29,14 +36,48 @@ export async function disposeAllWorlds(): Promise<void> {
   await Promise.all([...open].map((w) => w.dispose().catch(() => {})));
 }
 
-export async function openWorld(runId: string, runRoot: string, name: string): Promise<World> {
+/**
+ * A redis-server of the world's own on a free loopback port, in the foreground as our child, no
+ * persistence (like the machine's development Redis): its INFO commandstats and CPU then count only
+ * what this world's processes ask of it, not other test runs sharing the machine's Redis.
+ */
+async function privateRedis(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  // biome-ignore format: one flag and its value per line
+  const child = spawn("redis-server", [
+    "--port", String(port),
+    "--bind", "127.0.0.1",
+    "--dir", dir,
+    "--save", "",
+    "--appendonly", "no",
+    "--daemonize", "no",
+  ], { stdio: "ignore" });
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = connectRedis(url, "command");
+  probe.on("error", () => {});
+  try {
+    await until(`private redis-server on ${port}`, async () => (await probe.ping()) === "PONG", 15_000, 50);
+  } finally {
+    probe.disconnect();
+  }
+  return { url, child };
+}
+
+export async function openWorld(
+  runId: string,
+  runRoot: string,
+  name: string,
+  opts: { privateRedis?: boolean } = {},
+): Promise<World> {
   const prefix = `${runId}-${name}`;
   const root = path.join(runRoot, name);
   const dataDir = path.join(root, "data");
   const exportDir = path.join(root, "exports");
   await mkdir(dataDir, { recursive: true });
   await mkdir(exportDir, { recursive: true });
-  const redis = connectRedis(REDIS_URL, "command");
+  const own = opts.privateRedis ? await privateRedis(root) : undefined;
+  const redisUrl = own?.url ?? REDIS_URL;
+  const redis = connectRedis(redisUrl, "command");
   redis.on("error", () => {});
   await redis.ping();
   const store = createStore(redis, prefix);
@@ -47,10 +88,12 @@ export async function openWorld(runId: string, runRoot: string, name: string): P
     dataDir,
     exportDir,
     redis,
+    redisUrl,
+    redisPid: own?.child.pid,
     store,
     env: (extra = {}) => ({
       ...process.env,
-      REDIS_URL,
+      REDIS_URL: redisUrl,
       KEY_PREFIX: prefix,
       DATA_DIR: dataDir,
       EXPORT_DIR: exportDir,
@@ -68,6 +111,11 @@ export async function openWorld(runId: string, runRoot: string, name: string): P
       open.delete(world);
       await deleteAllKeys(redis, prefix).catch(() => 0);
       await redis.quit().catch(() => redis.disconnect());
+      if (own && own.child.exitCode === null) {
+        const gone = new Promise((r) => own.child.once("exit", r));
+        own.child.kill("SIGKILL");
+        await gone;
+      }
       await rm(root, { recursive: true, force: true });
     },
   };
