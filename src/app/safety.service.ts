@@ -47,6 +47,46 @@ export async function addRedaction(
   return { id, created: true };
 }
 
+/** Stored terms (global first, then per speaker), each with the speaker's pseudonym. */
+export async function listRedactions(store: Store) {
+  const [terms, speakers] = await Promise.all([store.redactions.list(), store.speakers.list()]);
+  const names = new Map(speakers.map((s) => [s.id, s.pseudonym]));
+  return terms
+    .map((t) => ({ ...t, speakerPseudonym: t.speakerId ? names.get(t.speakerId) : undefined }))
+    .sort(
+      (a, b) =>
+        Number(Boolean(a.speakerId)) - Number(Boolean(b.speakerId)) ||
+        (a.speakerPseudonym ?? "").localeCompare(b.speakerPseudonym ?? "") ||
+        a.term.localeCompare(b.term) ||
+        a.id.localeCompare(b.id),
+    );
+}
+
+/**
+ * Removes a stored term by its id (`redactions list` shows ids); outputs that failed on it stay
+ * failed until retried. The audit trail names the id and scope, never the term. Terms written in a
+ * speaker's own record are part of that record and are not removed here.
+ */
+export async function removeRedaction(store: Store, id: string, actor: string, now = new Date()) {
+  const found = await store.redactions.get(id);
+  if (!found) throw notFound("redaction term", id);
+  const speakerId = found.value.speakerId;
+  await store.redactions.commit({
+    writes: [],
+    ops: store.redactions.removal(found),
+    audit: [
+      {
+        actor,
+        action: "redaction.removed",
+        entity: id,
+        at: now.toISOString(),
+        detail: speakerId ? `speaker ${speakerId}` : "global",
+      },
+    ],
+  });
+  return { id, speakerId };
+}
+
 /** Global terms, the speaker's stored terms and the speaker's own record's terms. */
 export async function termsFor(
   store: Store,

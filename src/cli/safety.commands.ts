@@ -29,6 +29,43 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
       ctx.print(`${r.id}: ${r.created ? "added" : "exists already"}`);
     });
 
+  redactions
+    .command("list")
+    .description(
+      "stored terms, global and per speaker, with their ids (terms in speaker files are not listed)",
+    )
+    .option("--json", "print JSON")
+    .action(async (o: { json?: boolean }) => {
+      const { listRedactions } = await import("../app/safety.service.js");
+      await ctx.actor("speakers:consent");
+      const terms = await listRedactions(await ctx.store());
+      if (o.json) return ctx.json(terms);
+      ctx.print(
+        terms.length
+          ? table(
+              ["ID", "TERM", "APPLIES TO", "ADDED"],
+              terms.map((t) => [
+                t.id,
+                t.term,
+                t.speakerId ? `${t.speakerPseudonym ?? "?"} (${t.speakerId})` : "everyone",
+                `${t.createdAt.slice(0, 10)} by ${t.createdBy}`,
+              ]),
+            )
+          : "(none)",
+      );
+    });
+  redactions
+    .command("remove <id>")
+    .description(
+      "remove a stored term by its id (from `redactions list`); the audit trail keeps who and when",
+    )
+    .action(async (id: string) => {
+      const { removeRedaction } = await import("../app/safety.service.js");
+      const actor = await ctx.actor("speakers:consent");
+      const r = await removeRedaction(await ctx.store(), id, actor);
+      ctx.print(`${r.id}: removed (${r.speakerId ? `speaker ${r.speakerId}` : "global"})`);
+    });
+
   const bundles = program.commands.find((c) => c.name() === "bundles")!;
   bundles
     .command("takedowns <campaign>")

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { AppError } from "../domain/errors.js";
-import { type Batch, commitBatch, type EntityWrite } from "./commit.js";
+import { type Batch, commitBatch, type EntityWrite, type RawOp } from "./commit.js";
 import type { Keys } from "./keys.js";
 
 export type Versioned<T> = { value: T; rev: number };
@@ -304,9 +304,20 @@ export function createEntityRepo<T extends { id: string }>(
     };
   }
 
+  /**
+   * The ops that delete an entity and its set-index entries, for a commit's `ops` (with its audit
+   * entries). Only for kinds without sorted indexes or counters, whose entries the commit script
+   * would otherwise have to unwind; no revision check, so only for values that never change.
+   */
+  function removal(v: Versioned<T>): RawOp[] {
+    if (tracked) throw new Error(`${kind} keeps sorted indexes or counters; removal is not supported`);
+    return [["DEL", keyOf(v.value.id)], ...setKeys(v.value).map((k): RawOp => ["SREM", k, v.value.id])];
+  }
+
   return {
     kind,
     keyOf,
+    removal,
     get,
     getMany,
     ids,

@@ -9,6 +9,7 @@ import type { Logger } from "../../logger.js";
 import type { AppDeps } from "../deps.js";
 import { apiRoute } from "../route.js";
 import { idParam } from "../schemas.js";
+import { redactionsRoutes } from "./redactions.routes.js";
 
 const bundleSchema = z.object({
   id: z.string(),
@@ -40,9 +41,13 @@ const cellSchema = z.object({
   empty: z.boolean(),
 });
 
-/** Bundles, takedowns, consent withdrawal and coverage: the export and speaker-safety side of the API. */
+/**
+ * Bundles, takedowns, consent withdrawal, redaction terms and coverage: the export and
+ * speaker-safety side of the API.
+ */
 export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
   const { store } = deps;
+  redactionsRoutes(app, deps);
 
   apiRoute(app, {
     method: "GET",

@@ -1,16 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { addRedaction, withdrawalPreview, withdrawConsent } from "../../app/safety.service.js";
+import {
+  addRedaction,
+  listRedactions,
+  removeRedaction,
+  withdrawalPreview,
+  withdrawConsent,
+} from "../../app/safety.service.js";
 import { cleanText } from "../../domain/clean-text.js";
-import { AppError } from "../../domain/errors.js";
+import { AppError, notFound } from "../../domain/errors.js";
 import type { Speaker } from "../../domain/speaker.js";
+import { can } from "../../domain/user.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { actionAccess, pageAccess, sendPage } from "./common.js";
 
 const listQuery = z.object({
-  done: z.enum(["withdrawn", "redaction-added", "redaction-exists"]).optional(),
+  done: z.enum(["withdrawn", "redaction-added", "redaction-exists", "redaction-removed"]).optional(),
   w: z.coerce.number().int().min(0).optional(),
   t: z.coerce.number().int().min(0).optional(),
 });
@@ -19,6 +26,8 @@ const withdrawBody = z.object({
   reason: cleanText("multiline").trim().max(2000).optional(),
   _csrf: z.string().optional(),
 });
+
+const csrfBody = z.object({ _csrf: z.string().optional() }).optional();
 
 const redactionBody = z.object({
   term: z.string().max(200),
@@ -57,13 +66,12 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
     status = 200,
   ) {
     const q = (req.query ?? {}) as z.output<typeof listQuery>;
-    const [speakers, terms] = await Promise.all([store.speakers.list(), store.redactions.list()]);
+    const [speakers, terms] = await Promise.all([store.speakers.list(), listRedactions(store)]);
     speakers.sort((a, b) => a.pseudonym.localeCompare(b.pseudonym) || a.id.localeCompare(b.id));
     // Exposure so far: outputs of each speaker that left in a bundle (two indexes intersected in Redis).
     const exported = await Promise.all(
       speakers.map((s) => store.outputs.count([`speaker:${s.id}`, "status:exported"])),
     );
-    const names = new Map(speakers.map((s) => [s.id, s.pseudonym]));
     const flash =
       q.done === "withdrawn"
         ? `Consent withdrawn: ${q.w ?? 0} outputs withdrawn, ${q.t ?? 0} takedowns for later bundles.`
@@ -71,7 +79,10 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
           ? "Redaction term added."
           : q.done === "redaction-exists"
             ? "That redaction term exists already."
-            : undefined;
+            : q.done === "redaction-removed"
+              ? "Redaction term removed."
+              : undefined;
+    const mayReveal = can(req.user!, "speakers:private");
     return sendPage(
       req,
       reply,
@@ -79,15 +90,14 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
       "speakers",
       {
         title: "Speakers",
-        speakers: speakers.map((s, i) => speakerView(s, exported[i] ?? 0)),
-        terms: terms
-          .sort((a, b) => a.term.localeCompare(b.term))
-          .map((t) => ({
-            term: t.term,
-            scope: t.speakerId ? (names.get(t.speakerId) ?? t.speakerId) : "everyone",
-            createdBy: t.createdBy,
-            createdAt: t.createdAt.slice(0, 10),
-          })),
+        speakers: speakers.map((s, i) => ({ ...speakerView(s, exported[i] ?? 0), mayReveal })),
+        terms: terms.map((t) => ({
+          id: t.id,
+          term: t.term,
+          scope: t.speakerId ? (t.speakerPseudonym ?? t.speakerId) : "everyone",
+          createdBy: t.createdBy,
+          createdAt: t.createdAt.slice(0, 10),
+        })),
         speakerOptions: speakers.map((s) => ({ value: s.id, label: s.pseudonym })),
         flash,
         ...extra,
@@ -150,6 +160,70 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
         if (!(err instanceof AppError) || !["invalid_input", "not_found"].includes(err.code)) throw err;
         return listPage(req, reply, { termError: err.message, termValue: body.term }, 400);
       }
+    },
+  );
+  /** The confirmation: which term, for whom, and what removing it means. */
+  app.get(
+    "/workspace/redactions/:id/remove",
+    { config: pageAccess("speakers:consent"), schema: { params: idParam } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const found = await store.redactions.get(id);
+      if (!found) throw notFound("redaction term", id);
+      const t = found.value;
+      const speaker = t.speakerId ? await store.speakers.get(t.speakerId) : undefined;
+      return sendPage(req, reply, pages, "redaction-remove", {
+        title: "Remove a redaction term",
+        term: { id: t.id, text: t.term },
+        scope: t.speakerId ? (speaker?.value.pseudonym ?? t.speakerId) : "everyone",
+      });
+    },
+  );
+
+  app.post(
+    "/workspace/redactions/:id/remove",
+    { config: actionAccess("speakers:consent"), schema: { params: idParam, body: csrfBody } },
+    async (req, reply) => {
+      const r = await removeRedaction(store, (req.params as { id: string }).id, req.user!.id);
+      req.log.info({ redactionId: r.id }, "redaction term removed in the workspace");
+      return reply.redirect("/workspace/speakers?done=redaction-removed", 303);
+    },
+  );
+
+  /**
+   * Private fields, for admins only, after an explicit action: a POST (CSRF-checked, never
+   * prefetched or cached) that writes `speaker.private_read` to the audit trail before showing them.
+   */
+  app.post(
+    "/workspace/speakers/:id/reveal",
+    {
+      config: { ...actionAccess("speakers:private"), entity: "speaker" },
+      schema: { params: idParam, body: csrfBody },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const found = await store.speakers.get(id);
+      if (!found) throw notFound("speaker", id);
+      const s = found.value;
+      const at = new Date().toISOString();
+      await store.audit.append({
+        actor: req.user!.id,
+        action: "speaker.private_read",
+        entity: id,
+        at,
+        detail: "workspace reveal",
+      });
+      req.log.info("private speaker fields revealed in the workspace");
+      return sendPage(req, reply, pages, "speaker-private", {
+        title: `Private fields: ${s.pseudonym}`,
+        speaker: { id: s.id, pseudonym: s.pseudonym },
+        revealedAt: at,
+        realName: s.private?.realName,
+        contact: s.private?.contact,
+        notes: s.private?.notes,
+        evidence: s.consent?.evidence,
+        ownTerms: s.redactionTerms,
+      });
     },
   );
 }

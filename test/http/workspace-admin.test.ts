@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addRedaction } from "../../src/app/safety.service.js";
+import { type RunningServer, startServer } from "../../src/http/server.js";
+import { aSpeaker, saveAll } from "../support/builders.js";
+import { type Harness, harness, makeUser } from "./fixtures.js";
+
+/**
+ * Workspace pages and API routes for redaction removal, the audited private-field reveal and the
+ * admin users page, over a real listening socket: per role, CSRF, escaping, the audit trail.
+ */
+let h: Harness;
+let server: RunningServer;
+let staff: Session;
+let reviewer: Session;
+let admin: Session;
+const bearer: Record<string, string> = {};
+
+type Session = { cookie: string; csrf: string };
+
+function cookieOf(res: Response, name: string): string | undefined {
+  for (const c of res.headers.getSetCookie()) {
+    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+async function signIn(token: string): Promise<Session> {
+  const form = await fetch(`${server.url}/review/login`);
+  const loginCookie = cookieOf(form, "tm_login")!;
+  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  const res = await fetch(`${server.url}/review/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
+    body: new URLSearchParams({ token, _csrf: loginCsrf, next: "/review" }).toString(),
+  });
+  const cookie = cookieOf(res, "tm_session");
+  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
+  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
+  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
+  return { cookie, csrf };
+}
+
+const get = (path: string, s?: Session) =>
+  fetch(`${server.url}${path}`, {
+    redirect: "manual",
+    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}) },
+  });
+
+function post(path: string, s: Session | undefined, form: Record<string, string>) {
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+const withCsrf = (s: Session, form: Record<string, string> = {}) => ({ ...form, _csrf: s.csrf });
+
+const api = (method: string, path: string, who: string, body?: unknown) =>
+  fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${bearer[who]}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+const PRIVATE = "Realname-Qzx Secret";
+
+beforeAll(async () => {
+  h = await harness("http-workspace-admin");
+  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  for (const [name, role] of [
+    ["wa-staff", "staff"],
+    ["wa-rev", "reviewer"],
+    ["wa-admin", "admin"],
+  ] as const)
+    bearer[role] = (await makeUser(h, name, [role])).token;
+  staff = await signIn(bearer.staff!);
+  reviewer = await signIn(bearer.reviewer!);
+  admin = await signIn(bearer.admin!);
+  await saveAll(h.store, {
+    campaigns: [],
+    quotes: [],
+    speakers: [
+      aSpeaker("wa-speaker", {
+        pseudonym: "<b>Abu Esc</b>",
+        private: { realName: PRIVATE, contact: "phone <1234>", notes: "met in 2019" },
+        redactionTerms: ["Own Term Zz"],
+      }),
+    ],
+  });
+});
+afterAll(() => h.close(server));
+
+describe("redaction terms: list and remove", () => {
+  it("API: staff list, add and remove; reviewers get 403; removal is audited without the term", async () => {
+    const added = await api("POST", "/api/redactions", "staff", { term: "Remove Me Qq" });
+    expect(added.status).toBe(200);
+    const { id } = (await added.json()) as { id: string };
+    await addRedaction(h.store, "For Speaker Qq", "test", "wa-speaker");
+    const list = await api("GET", "/api/redactions", "staff");
+    expect(list.status).toBe(200);
+    const items = (
+      (await list.json()) as { items: { id: string; term: string; speakerPseudonym?: string }[] }
+    ).items;
+    // Global first, then per speaker, each with the speaker's pseudonym.
+    expect(items.map((t) => [t.term, t.speakerPseudonym])).toEqual([
+      ["Remove Me Qq", undefined],
+      ["For Speaker Qq", "<b>Abu Esc</b>"],
+    ]);
+
+    expect((await api("GET", "/api/redactions", "reviewer")).status).toBe(403);
+    expect((await api("DELETE", `/api/redactions/${id}`, "reviewer")).status).toBe(403);
+    expect(await h.store.redactions.get(id)).toBeDefined();
+
+    const removed = await api("DELETE", `/api/redactions/${id}`, "staff");
+    expect(removed.status).toBe(200);
+    expect(await removed.json()).toEqual({ id });
+    expect(await h.store.redactions.get(id)).toBeUndefined();
+    expect(await h.store.redactions.ids(["global"])).toEqual([]);
+    const again = await api("DELETE", `/api/redactions/${id}`, "staff");
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: string }).error).toBe("not_found");
+
+    const trail = await h.store.audit.list({ entity: id });
+    expect(trail.map((a) => [a.action, a.actor, a.detail])).toEqual([
+      ["redaction.added", "wa-staff", "global"],
+      ["redaction.removed", "wa-staff", "global"],
+    ]);
+    expect(JSON.stringify(trail)).not.toContain("Remove Me");
+  });
+
+  it("workspace: the speakers page lists terms with a Remove… link to a confirmation; the post removes", async () => {
+    const { id } = await addRedaction(h.store, "Page <Term> Qq", "test");
+    const page = await get("/workspace/speakers", staff);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(`href="/workspace/redactions/${id}/remove"`);
+    expect(html).toContain("Page &lt;Term&gt; Qq");
+    expect(html).not.toContain("<Term>");
+
+    const confirm = await get(`/workspace/redactions/${id}/remove`, staff);
+    expect(confirm.status).toBe(200);
+    const text = await confirm.text();
+    expect(text).toContain("Page &lt;Term&gt; Qq");
+    expect(text).toContain(`action="/workspace/redactions/${id}/remove"`);
+    expect(await h.store.redactions.get(id)).toBeDefined();
+
+    expect((await get(`/workspace/redactions/${id}/remove`, reviewer)).status).toBe(403);
+    const refused = [
+      await post(`/workspace/redactions/${id}/remove`, reviewer, withCsrf(reviewer)),
+      await post(`/workspace/redactions/${id}/remove`, staff, {}),
+      await post(`/workspace/redactions/${id}/remove`, staff, { _csrf: "wrong" }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403]);
+    expect(await h.store.redactions.get(id)).toBeDefined();
+
+    const done = await post(`/workspace/redactions/${id}/remove`, staff, withCsrf(staff));
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe("/workspace/speakers?done=redaction-removed");
+    expect(await h.store.redactions.get(id)).toBeUndefined();
+    const after = await (await get("/workspace/speakers?done=redaction-removed", staff)).text();
+    expect(after).toContain("Redaction term removed.");
+    expect(after).not.toContain("Page &lt;Term&gt; Qq");
+    expect((await get("/workspace/redactions/r-0000000000000000/remove", staff)).status).toBe(404);
+  });
+});
+
+describe("private fields: an audited reveal for admins only", () => {
+  it("staff and reviewers never see them and get 403 on the reveal; nothing is audited for them", async () => {
+    const page = await (await get("/workspace/speakers", staff)).text();
+    expect(page).not.toContain("/reveal");
+    expect(page).not.toContain(PRIVATE);
+    for (const s of [staff, reviewer]) {
+      const r = await post("/workspace/speakers/wa-speaker/reveal", s, withCsrf(s));
+      expect(r.status).toBe(403);
+      expect(await r.text()).not.toContain(PRIVATE);
+    }
+    const reads = (await h.store.audit.list({ entity: "wa-speaker" })).filter(
+      (a) => a.action === "speaker.private_read",
+    );
+    expect(reads).toEqual([]);
+  });
+
+  it("admins see a reveal button; the POST (with CSRF) audits who, when, which speaker, then shows the fields", async () => {
+    const page = await (await get("/workspace/speakers", admin)).text();
+    expect(page).toContain('action="/workspace/speakers/wa-speaker/reveal"');
+    expect(page).not.toContain(PRIVATE);
+    expect((await get("/workspace/speakers/wa-speaker/reveal", admin)).status).toBe(404);
+    const noCsrf = await post("/workspace/speakers/wa-speaker/reveal", admin, {});
+    expect(noCsrf.status).toBe(403);
+
+    const before = Date.now();
+    const r = await post("/workspace/speakers/wa-speaker/reveal", admin, withCsrf(admin));
+    expect(r.status).toBe(200);
+    expect(r.headers.get("cache-control")).toBe("no-store");
+    const html = await r.text();
+    expect(html).toContain(PRIVATE);
+    expect(html).toContain("phone &lt;1234&gt;");
+    expect(html).toContain("Own Term Zz");
+    expect(html).toContain("&lt;b&gt;Abu Esc&lt;/b&gt;");
+    const reads = (await h.store.audit.list({ entity: "wa-speaker" })).filter(
+      (a) => a.action === "speaker.private_read",
+    );
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.actor).toBe("wa-admin");
+    expect(Date.parse(reads[0]!.at)).toBeGreaterThanOrEqual(before - 1000);
+    expect(JSON.stringify(reads)).not.toContain(PRIVATE);
+    expect((await post("/workspace/speakers/nobody/reveal", admin, withCsrf(admin))).status).toBe(404);
+  });
+});
