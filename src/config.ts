@@ -67,6 +67,7 @@ const configSchema = z
       .default("us-east-1"),
     S3_ACCESS_KEY_ID: z.string().min(1).max(200).optional(),
     S3_SECRET_ACCESS_KEY: z.string().min(1).max(200).optional(),
+    DELIVER_BACKOFF_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
   })
   .superRefine((c, ctx) => {
     if (!c.STORAGE_URL.startsWith("s3://")) return;
@@ -93,6 +94,13 @@ export type Config = {
   token?: string;
   /** Where cards, texts and bundles live: this machine's DATA_DIR and EXPORT_DIR, or an S3 bucket. */
   storage: StorageConfig;
+  /** The first delay between delivery attempts, doubled per attempt. */
+  deliverBackoffMs: number;
+  /**
+   * The value of an environment variable a delivery target names (an S3 target's credentials), read
+   * when the delivery runs: the campaign holds only the name.
+   */
+  namedSecret: (name: string) => string | undefined;
 };
 
 export type StorageConfig = { kind: "disk" } | ({ kind: "s3" } & S3Settings);
@@ -126,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     token: c.TESTIMONY_TOKEN?.trim(),
     allowVolatileRedis: c.ALLOW_VOLATILE_REDIS === "1" || c.ALLOW_VOLATILE_REDIS === "true",
     storage: storageConfig(c),
+    deliverBackoffMs: c.DELIVER_BACKOFF_MS,
+    namedSecret: (name) => (env[name] ? env[name] : undefined),
   };
 }
 

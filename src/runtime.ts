@@ -1,4 +1,5 @@
 import type { Worker } from "bullmq";
+import { startDeliveryRelay } from "./app/deliver.service.js";
 import { recoverDrops } from "./app/export.service.js";
 import type { Config } from "./config.js";
 import { AppError } from "./domain/errors.js";
@@ -19,6 +20,7 @@ import {
   warnUnlessNoEviction,
 } from "./store/redis.js";
 import { createStore, type Store } from "./store/store.js";
+import { createDeliverWorker } from "./workers/deliver.worker.js";
 import { createExportWorker } from "./workers/export.worker.js";
 import { createRenderWorker } from "./workers/render.worker.js";
 
@@ -34,6 +36,8 @@ export type Runtime = {
   blockingConnection(purpose: string): BlockingRedis;
   startRenderWorker(concurrency: number): Worker;
   startExportWorker(): Worker;
+  /** Deliveries to campaign targets, and the relay that raises their events from the audit stream. */
+  startDeliverWorker(): Worker;
 };
 
 /**
@@ -116,6 +120,7 @@ export function openRuntime(
         exportDir: config.exportDir,
         ...storage,
         log,
+        deliver: queues.deliver,
       };
       // Drops a crashed exporter left unfinished are completed or released before new ones run.
       void recoverDrops({ ...deps, store }, "export-worker")
@@ -130,6 +135,33 @@ export function openRuntime(
           ),
         );
       return ownWorker("export worker", createExportWorker(deps, conn, store.keys));
+    },
+    startDeliverWorker() {
+      const conn = blockingConnection("deliver worker");
+      const workerStore = createStore(conn, config.keyPrefix);
+      const worker = ownWorker(
+        "deliver worker",
+        createDeliverWorker(
+          {
+            store: workerStore,
+            exportDir: config.exportDir,
+            bundles: storage.bundles,
+            log,
+            publicUrl: config.publicUrl,
+            namedSecret: config.namedSecret,
+          },
+          conn,
+          store.keys,
+          { backoffMs: config.deliverBackoffMs },
+        ),
+      );
+      // Closed before the worker (last in, first out): no new jobs once shutdown begins.
+      owner.own(
+        "delivery relay",
+        startDeliveryRelay({ store: workerStore, queue: queues.deliver, log }),
+        (r) => r.close(),
+      );
+      return worker;
     },
   };
 }

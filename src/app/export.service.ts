@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { BlobStore } from "../storage/index.js";
 import { createExportLeaseStore } from "../store/export-lease.store.js";
 import type { Store } from "../store/store.js";
+import { type DeliverQueue, enqueueBundleDeliveries } from "./deliver.service.js";
 import { exists, type FailedAtExport, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
 import { holdLease, newOwner, takeLease } from "./export/lease.js";
 import { markExported } from "./export/mark-exported.js";
@@ -29,6 +30,8 @@ export type ExportDeps = {
   files?: BlobStore;
   /** With S3 storage, where the bundle is delivered after its folder is written: "<dir>/bundle.zip", "<dir>/manifest.json". */
   bundles?: BlobStore;
+  /** The deliver queue: a complete bundle gets one delivery job per target of its campaign. */
+  deliver?: DeliverQueue;
 };
 
 /** What a drop reports besides its bundle: what it recovered, what the cap held back, what failed at export. */
@@ -77,9 +80,14 @@ export async function exportSlot(
   });
   report.recovered = recovered;
 
+  for (const r of recovered)
+    if (r.action === "completed") await enqueueDeliveries(deps, campaign.id, r.bundleId, log);
   let record = await store.bundles.get(id);
-  if (record?.value.status === "complete")
+  if (record?.value.status === "complete") {
+    // A rerun also covers a crash between marking and enqueueing (job ids keep it to one delivery).
+    await enqueueDeliveries(deps, campaign.id, id, log);
     return { status: "already-complete", bundle: record.value, ...report };
+  }
   await expireConsents(store, now);
   if (!record || record.value.status === "released") {
     await markMissedDrops(store, campaign.id, opts.slot, now);
@@ -159,10 +167,25 @@ export async function exportSlot(
       written.zip,
       opts.actor,
     );
+    await enqueueDeliveries(deps, campaign.id, complete.id, log);
     return { status: "written", bundle: complete, ...report };
   } finally {
     // A failed write frees the lease at once, so the next drop (any slot) can release the bundle.
     await held.stop();
+  }
+}
+
+/**
+ * Delivery jobs for a complete bundle. Never fails the drop: the bundle is in place, and the delivery
+ * relay raises the same jobs from the audit stream (src/app/deliver.service.ts).
+ */
+async function enqueueDeliveries(deps: ExportDeps, campaignId: string, bundleId: string, log: Logger) {
+  if (!deps.deliver) return;
+  try {
+    const n = await enqueueBundleDeliveries(deps.store, deps.deliver, { id: bundleId, campaignId });
+    if (n) log.info({ bundleId, targets: n }, "deliveries queued");
+  } catch (err) {
+    log.warn({ bundleId, err: (err as Error).message }, "deliveries not queued here; the relay queues them");
   }
 }
 

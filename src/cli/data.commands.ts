@@ -90,6 +90,12 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
   vetting("reject", "reject a pending quote", true);
   vetting("retire", "retire a vetted quote: no new outputs from it");
 
+  /** Webhook secrets are printed here, once: they are never shown again. */
+  const printSecrets = (secrets: { target: string; url: string; secret: string }[]) => {
+    for (const s of secrets) {
+      ctx.print(`webhook ${s.target} (${s.url}) signing secret, shown only now: ${s.secret}`);
+    }
+  };
   const campaigns = program
     .command("campaigns")
     .description("campaigns: audience, locales, formats, schedule");
@@ -112,8 +118,9 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
       const { createCampaign } = await import("../app/campaigns.service.js");
       const actor = await ctx.actor("campaigns:write");
       const raw = withBaseDir(await campaignFile(file), file);
-      const { campaign, created } = await createCampaign(await ctx.store(), raw, actor, file);
+      const { campaign, created, newSecrets } = await createCampaign(await ctx.store(), raw, actor, file);
       ctx.print(`${campaign.id}: ${created ? "created" : "unchanged"}`);
+      printSecrets(newSecrets);
     });
   campaigns
     .command("update <file>")
@@ -124,6 +131,17 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
       const raw = withBaseDir(await campaignFile(file), file);
       const c = await updateCampaign(await ctx.store(), raw, actor, file);
       ctx.print(`${c.id}: updated (${c.paused ? "paused" : "active"})`);
+      printSecrets("newSecrets" in c ? c.newSecrets : []);
+    });
+  campaigns
+    .command("rotate-secret <campaign> <target>")
+    .description(
+      "a new signing secret for a webhook target, printed once; the old one keeps signing beside it for 24 h",
+    )
+    .action(async (campaign: string, target: string) => {
+      const { rotateWebhookSecret } = await import("../app/campaigns.service.js");
+      const actor = await ctx.actor("campaigns:write");
+      printSecrets([await rotateWebhookSecret(await ctx.store(), campaign, target, actor)]);
     });
   for (const [name, paused] of [
     ["pause", true],

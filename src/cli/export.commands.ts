@@ -22,6 +22,7 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
           dataDir: ctx.config.dataDir,
           exportDir: ctx.config.exportDir,
           ...createStorage(ctx.config),
+          deliver: (await ctx.runtime()).queues.deliver,
           log: ctx.log,
         },
         { campaignId: campaign, slot, actor },
@@ -44,14 +45,16 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
     .option("--campaign <id>", "only this campaign")
     .option("--json", "print JSON")
     .action(async (o: { campaign?: string; json?: boolean }) => {
+      const { bundleDeliveries } = await import("../app/deliver.service.js");
       const store = await ctx.store();
       const list = (await store.bundles.list(o.campaign ? [`campaign:${o.campaign}`] : [])).sort((a, b) =>
         a.slot.localeCompare(b.slot),
       );
-      if (o.json) return ctx.json(list);
+      const delivery = await bundleDeliveries(store, list);
+      if (o.json) return ctx.json(list.map((b) => ({ ...b, delivery: delivery.get(b.id) })));
       ctx.print(
         table(
-          ["ID", "CAMPAIGN", "SLOT", "STATUS", "OUTPUTS", "TAKEDOWNS", "PATH"],
+          ["ID", "CAMPAIGN", "SLOT", "STATUS", "OUTPUTS", "TAKEDOWNS", "DELIVERY", "PATH"],
           list.map((b) => [
             b.id,
             b.campaignId,
@@ -59,11 +62,23 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
             b.status,
             String(b.outputIds.length),
             String(b.takedowns.length),
+            deliveryCell(delivery.get(b.id)),
             path.join(ctx.config.exportDir, b.dir),
           ]),
           80,
         ),
       );
+    });
+  bundles
+    .command("redeliver <id>")
+    .description("deliver a complete bundle again: to every target whose delivery failed, or to --target")
+    .option("--target <id...>", "these delivery targets (even if delivered)")
+    .action(async (id: string, o: { target?: string[] }) => {
+      const { redeliver } = await import("../app/deliver.service.js");
+      const actor = await ctx.actor("bundles:write");
+      const rt = await ctx.runtime();
+      const r = await redeliver(rt.store, rt.queues.deliver, id, actor, o.target);
+      ctx.print(`${r.bundleId}: delivery queued again to ${r.targets.join(", ")}`);
     });
   bundles
     .command("verify <path>")
@@ -80,4 +95,16 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
       if (!result.ok) throw new AppError("conflict", `${result.zip}: ${result.problems.length} problem(s)`);
       ctx.print(`${result.zip}: ok, ${result.entries} entries match the manifest`);
     });
+}
+
+/** "failed (webhook: answered 500)", "delivered", "-": the state, and what went wrong for a failed target. */
+function deliveryCell(
+  d:
+    | { status: string; targets: { target: string; status: string; attempts: { error?: string }[] }[] }
+    | undefined,
+): string {
+  if (!d || d.status === "none") return "-";
+  if (d.status !== "failed") return d.status;
+  const failed = d.targets.filter((t) => t.status === "failed");
+  return `failed (${failed.map((t) => `${t.target}: ${t.attempts.length} attempts`).join("; ")})`;
 }

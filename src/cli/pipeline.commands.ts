@@ -51,20 +51,21 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
   program
     .command("work")
     .description("run a worker until SIGTERM/SIGINT (waits for Redis if it is not up yet)")
-    .option("--queue <name>", "render | export", "render")
+    .option("--queue <name>", "render | export | deliver", "render")
     .option(
       "--concurrency <n>",
       "renders in flight (3 keeps both cores busy while a render waits on I/O)",
       "3",
     )
     .action(async (o: { queue: string; concurrency: string }) => {
-      const queue = oneOf("queue", o.queue, ["render", "export"] as const)!;
+      const queue = oneOf("queue", o.queue, ["render", "export", "deliver"] as const)!;
       const concurrency = positiveInt("concurrency", o.concurrency);
       const shutdown = ctx.owner.own("signal handlers", onShutdown(), (s) => s.dispose());
       const rt = await ctx.roleRuntime();
       const { waitForRedis } = await import("../runtime.js");
       if (!(await waitForRedis(rt, shutdown.signal))) return;
       if (queue === "render") rt.startRenderWorker(concurrency);
+      else if (queue === "deliver") rt.startDeliverWorker();
       else rt.startExportWorker();
       rt.log.info({ queue, concurrency }, "worker started");
       await shutdown.done(rt.log);

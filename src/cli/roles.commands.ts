@@ -50,7 +50,7 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
 
   program
     .command("start")
-    .description("API, review page, render and export workers and the scheduler, in one process")
+    .description("API, review page, render, export and deliver workers and the scheduler, in one process")
     .option(
       "--concurrency <n>",
       "renders in flight (3 keeps both cores busy while a render waits on I/O)",
@@ -61,6 +61,7 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
       await role("start", { http: true }, async (rt) => {
         rt.startRenderWorker(concurrency);
         rt.startExportWorker();
+        rt.startDeliverWorker();
         await runScheduler(rt);
       });
     });

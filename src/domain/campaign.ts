@@ -1,6 +1,7 @@
 import { validateDetailed } from "node-cron";
 import { z } from "zod";
 import { cleanText } from "./clean-text.js";
+import { deliverySchema } from "./delivery.js";
 import { idSchema } from "./ids.js";
 import { localeSchema } from "./locale.js";
 import { NARRATIVES, narrativeSchema } from "./narrative.js";
@@ -114,6 +115,8 @@ export const campaignInputSchema = z.object({
     .default({ maxPerSpeakerPerDrop: 3 }),
   encoding: z.enum(ENCODINGS).default("png"),
   paused: z.boolean().default(false),
+  /** Where drops go (src/domain/delivery.ts): folder (default), s3, webhook; no credential or secret here. */
+  delivery: deliverySchema,
 });
 export type CampaignInput = z.input<typeof campaignInputSchema>;
 

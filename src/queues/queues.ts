@@ -7,6 +7,19 @@ import type { BlockingRedis } from "../store/redis.js";
 export type JobMap = {
   render: { outputId: string };
   export: { campaignId: string; slot: string; actor: string };
+  /**
+   * One delivery of one event to one target (src/app/deliver.service.ts). `subject`: the bundle id
+   * (bundle.dropped), the output id (output.failed) or the audit entry (takedowns.pending); `seq`: the
+   * audit entry that raised it; `outputIds`: the takedowns it announces.
+   */
+  deliver: {
+    event: "bundle.dropped" | "takedowns.pending" | "output.failed";
+    campaignId: string;
+    targetId: string;
+    subject: string;
+    seq?: string;
+    outputIds?: string[];
+  };
 };
 export type QueueName = keyof JobMap;
 
@@ -25,6 +38,14 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
     removeOnComplete: { count: 1000, age: 30 * 24 * 3600 },
     removeOnFail: { count: 1000, age: 30 * 24 * 3600 },
   },
+  // Retried with exponential backoff: DELIVER_BACKOFF_MS doubled per attempt (the worker's
+  // backoffStrategy: 10 s, 20 s ... about 21 min before the 8th and last). Each attempt is recorded.
+  deliver: {
+    attempts: 8,
+    backoff: { type: "deliver" },
+    removeOnComplete: { count: 5000, age: 30 * 24 * 3600 },
+    removeOnFail: { count: 5000, age: 30 * 24 * 3600 },
+  },
 };
 
 export type Queues = { [N in QueueName]: Queue<JobMap[N]> };
@@ -35,6 +56,7 @@ export function createQueues(connection: Redis, keys: Keys): Queues {
   return {
     render: new Queue<JobMap["render"]>("render", { ...opts, defaultJobOptions: JOB_DEFAULTS.render }),
     export: new Queue<JobMap["export"]>("export", { ...opts, defaultJobOptions: JOB_DEFAULTS.export }),
+    deliver: new Queue<JobMap["deliver"]>("deliver", { ...opts, defaultJobOptions: JOB_DEFAULTS.deliver }),
   };
 }
 
@@ -53,3 +75,9 @@ export async function closeQueues(queues: Queues): Promise<void> {
 /** Export job ids: one per campaign and slot, so every scheduler that fires for the slot adds the same job. */
 export const exportJobId = (campaignId: string, slot: Date) =>
   `export-${campaignId}-${Math.floor(slot.getTime() / 1000)}`;
+
+/** Delivery job ids: one per event and target, so a delivery happens once however often it is enqueued. */
+export const deliverJobId = (d: Pick<JobMap["deliver"], "event" | "subject" | "targetId" | "seq">) =>
+  d.event === "bundle.dropped"
+    ? `deliver-${d.subject}-${d.targetId}`
+    : `deliver-${d.event.replace(".", "_")}-${d.subject}-${d.seq ?? "0"}-${d.targetId}`;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { coverage } from "../../app/coverage.service.js";
+import { bundleDeliveries, redeliver } from "../../app/deliver.service.js";
 import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns, withdrawConsent } from "../../app/safety.service.js";
 import { cleanText } from "../../domain/clean-text.js";
@@ -11,6 +12,28 @@ import { apiRoute } from "../route.js";
 import { idParam } from "../schemas.js";
 import { redactionsRoutes } from "./redactions.routes.js";
 
+const attemptSchema = z.object({
+  target: z.string(),
+  type: z.enum(["s3", "webhook"]),
+  event: z.string(),
+  attempt: z.number(),
+  status: z.enum(["delivered", "retrying", "failed"]),
+  httpStatus: z.number().optional(),
+  error: z.string().optional(),
+  at: z.string(),
+});
+/** Where a complete bundle went: per target (s3, webhook) its state and every attempt. */
+const deliverySchema = z.object({
+  status: z.enum(["none", "pending", "delivered", "failed"]),
+  targets: z.array(
+    z.object({
+      target: z.string(),
+      type: z.enum(["s3", "webhook"]),
+      status: z.enum(["pending", "delivered", "retrying", "failed"]),
+      attempts: z.array(attemptSchema),
+    }),
+  ),
+});
 const bundleSchema = z.object({
   id: z.string(),
   campaignId: z.string(),
@@ -25,6 +48,7 @@ const bundleSchema = z.object({
   completedAt: z.string().optional(),
   releasedAt: z.string().optional(),
   releasedReason: z.string().optional(),
+  delivery: deliverySchema.optional(),
 });
 const exportResult = z.object({
   status: z.enum(["empty", "written", "already-complete"]),
@@ -59,11 +83,13 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
       querystring: z.object({ campaign: idParam.shape.id.optional() }),
       response: { 200: z.object({ items: z.array(bundleSchema) }) },
     },
-    handler: async ({ query }) => ({
-      items: (await store.bundles.list(query.campaign ? [`campaign:${query.campaign}`] : [])).sort((a, b) =>
-        a.slot.localeCompare(b.slot),
-      ),
-    }),
+    handler: async ({ query }) => {
+      const items = (await store.bundles.list(query.campaign ? [`campaign:${query.campaign}`] : [])).sort(
+        (a, b) => a.slot.localeCompare(b.slot),
+      );
+      const delivery = await bundleDeliveries(store, items);
+      return { items: items.map((b) => ({ ...b, delivery: delivery.get(b.id) })) };
+    },
   });
 
   apiRoute(app, {
@@ -80,8 +106,24 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     handler: async ({ params }) => {
       const b = /^b-[a-z0-9_-]+-\d+$/.test(params.id) ? await store.bundles.get(params.id) : undefined;
       if (!b) throw notFound("bundle", params.id);
-      return b.value;
+      return { ...b.value, delivery: (await bundleDeliveries(store, [b.value])).get(b.value.id) };
     },
+  });
+
+  apiRoute(app, {
+    method: "POST",
+    url: "/api/bundles/:id/redeliver",
+    summary:
+      "Deliver a complete bundle again: to every target whose delivery failed, or to the targets named",
+    tags: ["bundles"],
+    permission: "bundles:write",
+    schema: {
+      params: z.object({ id: z.string().max(200) }),
+      body: z.object({ targets: z.array(idParam.shape.id).min(1).max(10).optional() }).optional(),
+      response: { 202: z.object({ bundleId: z.string(), targets: z.array(z.string()) }) },
+    },
+    handler: async ({ params, body, user, reply }) =>
+      reply.code(202).send(await redeliver(store, deps.queues.deliver, params.id, user.id, body?.targets)),
   });
 
   apiRoute(app, {
@@ -101,6 +143,7 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
           exportDir: deps.exportDir,
           files: deps.files,
           bundles: deps.bundles,
+          deliver: deps.queues.deliver,
           log: req.log as unknown as Logger,
         },
         { campaignId: params.id, slot, actor: user.id },

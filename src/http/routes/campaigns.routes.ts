@@ -4,6 +4,7 @@ import {
   createCampaign,
   getCampaign,
   parseCampaign,
+  rotateWebhookSecret,
   setPaused,
   updateCampaign,
 } from "../../app/campaigns.service.js";
@@ -17,6 +18,10 @@ import { idParam } from "../schemas.js";
 
 /** The campaign as the service validates it; the body schema only insists on an object. */
 const campaignBody = z.record(z.string(), z.unknown());
+
+/** A webhook target's signing secret: in the answer that creates or rotates it, and never again. */
+const newSecret = z.object({ target: z.string(), url: z.string(), secret: z.string() });
+const savedCampaign = campaignSchema.extend({ newSecrets: z.array(newSecret).optional() });
 
 const queueBody = z.object({ quoteIds: z.array(idParam.shape.id).max(1000).optional() }).optional();
 const queueResult = z.object({
@@ -59,13 +64,13 @@ export function campaignsRoutes(app: FastifyInstance, deps: AppDeps) {
     summary: "Create a campaign (201; 200 when the same campaign exists already)",
     tags: ["campaigns"],
     permission: "campaigns:write",
-    schema: { body: campaignBody, response: { 200: campaignSchema, 201: campaignSchema } },
+    schema: { body: campaignBody, response: { 200: savedCampaign, 201: savedCampaign } },
     handler: async ({ body, user, reply, req }) => {
       parseCampaign(body, "body"); // refused before its logo is stored, so a bad campaign writes nothing
       const raw = await uploadedLogo(store, body);
-      const { campaign, created } = await createCampaign(store, raw, user.id, "body");
+      const { campaign, created, newSecrets } = await createCampaign(store, raw, user.id, "body");
       req.log.info({ campaignId: campaign.id, created }, "campaign saved");
-      return reply.code(created ? 201 : 200).send(campaign);
+      return reply.code(created ? 201 : 200).send(newSecrets.length ? { ...campaign, newSecrets } : campaign);
     },
   });
 
@@ -76,7 +81,7 @@ export function campaignsRoutes(app: FastifyInstance, deps: AppDeps) {
     tags: ["campaigns"],
     permission: "campaigns:write",
     entity: "campaign",
-    schema: { params: idParam, body: campaignBody, response: { 200: campaignSchema } },
+    schema: { params: idParam, body: campaignBody, response: { 200: savedCampaign } },
     handler: async ({ params, body, user }) => {
       if (body.id !== undefined && body.id !== params.id) {
         throw new AppError(
@@ -88,6 +93,24 @@ export function campaignsRoutes(app: FastifyInstance, deps: AppDeps) {
       parseCampaign({ ...body, id: params.id }, "body"); // as above: validate, then store the logo
       const raw = await uploadedLogo(store, { ...body, id: params.id });
       return updateCampaign(store, raw, user.id, "body");
+    },
+  });
+
+  apiRoute(app, {
+    method: "POST",
+    url: "/api/campaigns/:id/delivery/:target/rotate-secret",
+    summary:
+      "A new signing secret for a webhook target, shown in this answer only; the old one signs beside it for 24 h",
+    tags: ["campaigns"],
+    permission: "campaigns:write",
+    entity: "campaign",
+    schema: {
+      params: z.object({ id: idParam.shape.id, target: idParam.shape.id }),
+      response: { 200: newSecret },
+    },
+    handler: async ({ params, user, reply }) => {
+      reply.header("cache-control", "no-store");
+      return rotateWebhookSecret(store, params.id, params.target, user.id);
     },
   });
 
