@@ -8,6 +8,7 @@ import { signingKey } from "../../store/signing-key.store.js";
 import { SESSION_COOKIE, sameOrigin, sameToken } from "../auth.js";
 import type { HttpDeps } from "../deps.js";
 import { sendError } from "../errors.js";
+import { negotiate } from "../i18n.js";
 import type { Pages } from "./pages.js";
 
 /**
@@ -46,7 +47,23 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
     return key;
   };
 
-  async function loginPage(reply: FastifyReply, status: number, next: string, error?: string) {
+  /** Before sign-in there is no chosen language: the browser's Accept-Language decides. */
+  const languageOf = (req: FastifyRequest) =>
+    negotiate(
+      req.headers["accept-language"],
+      pages.i18n.languages.map((l) => l.code),
+    );
+  const say = (req: FastifyRequest, key: string, values?: Record<string, unknown>) =>
+    pages.i18n.t(languageOf(req), key, values);
+
+  async function loginPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    next: string,
+    error?: string,
+  ) {
+    const lang = languageOf(req);
     const nonce = randomBytes(24).toString("base64url");
     const issued = Math.floor(Date.now() / 1000);
     const loginCsrf = `${issued}.${sign(await loginKey(), nonce, issued)}`;
@@ -55,7 +72,15 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
       .code(status)
       .type("text/html; charset=utf-8")
       .header("cache-control", "no-store")
-      .send(pages.render("login", { title: "Sign in", loginCsrf, next: safeNext(next), error }));
+      .send(
+        pages.render("login", {
+          lang,
+          title: pages.i18n.t(lang, "login.title"),
+          loginCsrf,
+          next: safeNext(next),
+          error,
+        }),
+      );
   }
 
   /** The form's token was signed by us for this browser's nonce, within the hour. */
@@ -78,7 +103,7 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
     async (req, reply) => {
       const next = (req.query as { next?: string }).next ?? "";
       if (await deps.sessions.get(req.cookies[SESSION_COOKIE])) return reply.redirect(safeNext(next), 303);
-      return loginPage(reply, 200, next);
+      return loginPage(req, reply, 200, next);
     },
   );
 
@@ -90,7 +115,7 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
       if (!sameOrigin(req))
         return sendError(req, reply, new AppError("forbidden", "cross-site sign-in refused"));
       if (!(await formIsOurs(req, body._csrf))) {
-        return loginPage(reply, 403, body.next, "The form expired. Please paste your token again.");
+        return loginPage(req, reply, 403, body.next, say(req, "login.expired"));
       }
       const token = body.token.trim();
       try {
@@ -99,21 +124,44 @@ export function loginRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) 
         if (!(err instanceof AppError)) throw err;
         req.log.info("review sign-in refused: rate limited");
         const wait = reply.getHeader("retry-after");
-        return loginPage(reply, 429, body.next, `Too many wrong tokens: try again in ${wait} seconds.`);
+        return loginPage(req, reply, 429, body.next, say(req, "login.throttled", { count: Number(wait) }));
       }
       const user = await authenticate(deps.store, token);
       if (!user) {
         await deps.throttle.failed(req, token);
         req.log.info("review sign-in refused: bad token");
-        return loginPage(reply, 401, body.next, "That token is not valid, or it was revoked.");
+        return loginPage(req, reply, 401, body.next, say(req, "login.invalid"));
       }
       if (!can(user, "read"))
-        return loginPage(reply, 403, body.next, `${user.id} may not use the review page.`);
+        return loginPage(req, reply, 403, body.next, say(req, "login.notAllowed", { user: user.id }));
       const session = await deps.sessions.create(user.id);
       req.log.info({ user: user.id }, "review sign-in");
       reply.clearCookie(LOGIN_COOKIE, { path: "/review/login" });
       // A browser-session cookie; Redis ends the session after the idle time or the absolute maximum.
       reply.setCookie(SESSION_COOKIE, session.id, cookieBase);
+      return reply.redirect(safeNext(body.next), 303);
+    },
+  );
+
+  // The language switcher in the top bar: the choice is kept in the session and for the user's next
+  // sign-ins (see SessionStore.setLanguage); the session's CSRF token is checked like any form's.
+  const codes = pages.i18n.languages.map((l) => l.code) as [string, ...string[]];
+  const languageBody = z.object({
+    lang: z.enum(codes, { error: () => `must be one of ${codes.join(", ")}` }),
+    next: z.string().max(500).default(""),
+    _csrf: z.string().max(200).optional(),
+  });
+  app.post(
+    "/review/language",
+    {
+      config: { access: { auth: "session", permission: "signed-in" } },
+      bodyLimit: LOGIN_BODY_LIMIT,
+      schema: { body: languageBody },
+    },
+    async (req, reply) => {
+      const body = req.body as z.output<typeof languageBody>;
+      await deps.sessions.setLanguage(req.session!, body.lang);
+      req.log.info({ lang: body.lang }, "page language chosen");
       return reply.redirect(safeNext(body.next), 303);
     },
   );

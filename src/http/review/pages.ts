@@ -2,17 +2,32 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import { TEMPLATES_DIR } from "../../paths.js";
-import { navFor } from "../workspace/nav.js";
+import { loadTranslator, type Translator } from "../i18n.js";
+import { navFor, rolesOf } from "../workspace/nav.js";
 
-export type Pages = { render(name: string, data: Record<string, unknown>): string };
+export type Pages = {
+  /** `data.lang` picks the catalogue (default English); templates get `pageLang`, `pageDir`, the switcher, the nav. */
+  render(name: string, data: Record<string, unknown>): string;
+  i18n: Translator;
+};
 
 /**
  * src/templates/pages: `layout.hbs` and `_name.hbs` are partials, the rest are pages. HTML escaping
  * stays on (`{{ }}` everywhere); pages wrap themselves in the layout with a partial block, so no
  * triple-stash is needed anywhere. Prototype access stays at Handlebars' safe default.
  */
-export function loadPages(dir = path.join(TEMPLATES_DIR, "pages")): Pages {
+export function loadPages(dir = path.join(TEMPLATES_DIR, "pages"), i18n = loadTranslator()): Pages {
   const hb = Handlebars.create();
+  // {{t "key"}}, {{t "key" count=n name=x}}: the page's language is the root context's `pageLang`
+  // (partials see the same root). The result is a plain string, so Handlebars escapes it.
+  hb.registerHelper("t", (key: unknown, options: Handlebars.HelperOptions) => {
+    const root = (options.data?.root ?? {}) as { pageLang?: string; lang?: string };
+    return i18n.t(
+      i18n.pick(root.pageLang ?? root.lang),
+      String(key),
+      options.hash as Record<string, unknown>,
+    );
+  });
   const pages = new Map<string, HandlebarsTemplateDelegate>();
   const files = [
     ...readdirSync(dir).filter((f) => f.endsWith(".hbs")),
@@ -32,11 +47,21 @@ export function loadPages(dir = path.join(TEMPLATES_DIR, "pages")): Pages {
     } else pages.set(name, hb.compile(source));
   }
   return {
+    i18n,
     render(name, data) {
       const page = pages.get(name);
       if (!page) throw new Error(`no page template ${name}`);
       const user = data.user as { roles?: string | string[] } | undefined;
-      return page({ nav: user ? navFor(user.roles, data.path as string | undefined) : [], ...data });
+      const lang = i18n.pick(data.lang as string | undefined);
+      return page({
+        nav: user ? navFor(user.roles, data.path as string | undefined) : [],
+        ...data,
+        roleKeys: rolesOf(user?.roles).map((r) => `role.${r}`),
+        pageLang: lang,
+        pageDir: i18n.dir(lang),
+        // The switcher offers the other languages, each named in itself.
+        otherLanguages: i18n.languages.filter((l) => l.code !== lang),
+      });
     },
   };
 }

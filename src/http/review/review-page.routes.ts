@@ -10,6 +10,7 @@ import { can } from "../../domain/user.js";
 import { parseOutputCountField } from "../../store/store.js";
 import { cardStore, readCard } from "../card-file.js";
 import type { HttpDeps } from "../deps.js";
+import { requestLanguage } from "../i18n.js";
 import { idParam } from "../schemas.js";
 import { loadAssets, type Pages } from "./pages.js";
 import { cardView, coveragePanel, filterOptions } from "./view-model.js";
@@ -98,12 +99,18 @@ export function reviewPageRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pa
     );
     const canReview = can(user, "review");
     const ctx = { campaigns, quotes, siblings, user, canReview };
+    const lang = requestLanguage(req, pages.i18n);
+    const t = (key: string, values?: Record<string, unknown>) => pages.i18n.t(lang, key, values);
     const flash =
       q.approved !== undefined
-        ? `${q.approved} approved${q.failed ? `, ${q.failed} not approved (already decided, or your own work)` : ""}.`
+        ? q.failed
+          ? t("review.flashSomeFailed", { approved: q.approved, count: q.failed })
+          : t("review.flashApproved", { count: q.approved })
         : undefined;
     const html = pages.render("review", {
-      title: "Review",
+      lang,
+      here: req.url,
+      title: t("review.title"),
       user: { id: user.id, roles: user.roles.join(", ") },
       csrf: req.session!.csrf,
       canReview,

@@ -2,12 +2,30 @@ import type { Coverage } from "../../app/coverage.service.js";
 import type { Campaign } from "../../domain/campaign.js";
 import { FORMATS, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { languageOf } from "../../domain/locale.js";
-import { NARRATIVE_LABELS } from "../../domain/narrative.js";
+import { NARRATIVES } from "../../domain/narrative.js";
 import type { Output } from "../../domain/output.js";
 import type { Quote } from "../../domain/quote.js";
 import type { User } from "../../domain/user.js";
 
-const VARIANT_LABELS: Record<string, string> = { post: "Post", caption: "Caption", alt_text: "Alt text" };
+/**
+ * Catalogue keys (src/templates/pages/i18n) for the words the page shows that come from data: the
+ * template translates them with `{{t someKey}}`. The catalogue test checks every one exists.
+ */
+export const VARIANT_KEYS: Record<string, string> = {
+  post: "variant.post",
+  caption: "variant.caption",
+  alt_text: "variant.alt_text",
+};
+export const DECISION_KEYS: Record<string, string> = {
+  approved: "decision.approved",
+  rejected: "decision.rejected",
+};
+export const NARRATIVE_KEYS = Object.fromEntries(NARRATIVES.map((n) => [n, `narrative.${n}`])) as Record<
+  string,
+  string
+>;
+/** A narrative the catalogue does not know is shown as its id. */
+const narrativeKey = (n: string) => NARRATIVE_KEYS[n] ?? n;
 
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
@@ -33,6 +51,7 @@ export function cardView(o: Output, ctx: CardContext) {
     .flatMap((s) =>
       s.decisions.map((d) => ({
         ...d,
+        decisionKey: DECISION_KEYS[d.decision] ?? d.decision,
         atText: when(d.at),
         campaign: ctx.campaigns.get(s.campaignId)?.name ?? s.campaignId,
         format: s.format,
@@ -49,7 +68,7 @@ export function cardView(o: Output, ctx: CardContext) {
     height: size.height,
     cardUrl: `/review/cards/${o.id}`,
     campaignName: ctx.campaigns.get(o.campaignId)?.name ?? o.campaignId,
-    narrativeLabel: NARRATIVE_LABELS[o.narrative] ?? o.narrative,
+    narrativeKey: narrativeKey(o.narrative),
     // What the card shows, as rendered; the quote's current text only if the render kept none.
     quoteText: o.published?.quoteText ?? quote?.text ?? "",
     attribution: o.published?.attribution ?? "",
@@ -58,12 +77,16 @@ export function cardView(o: Output, ctx: CardContext) {
     queuedBy: o.queuedBy,
     queuedAt: o.queuedAt,
     queuedAtText: when(o.queuedAt),
-    decisions: o.decisions.map((d) => ({ ...d, atText: when(d.at) })),
+    decisions: o.decisions.map((d) => ({
+      ...d,
+      decisionKey: DECISION_KEYS[d.decision] ?? d.decision,
+      atText: when(d.at),
+    })),
     earlier,
     missedDrops: o.missedDrops,
     variants: TEXT_VARIANTS.filter((v) => o.variants?.[v] !== undefined).map((v) => ({
       name: v,
-      label: VARIANT_LABELS[v],
+      labelKey: VARIANT_KEYS[v],
       text: o.variants?.[v],
       dir: o.direction,
       lang: languageOf(o.locale),
@@ -91,7 +114,7 @@ export function filterOptions(
     locales: uniq(all.map((o) => o.locale)).map((v) => ({ value: v, label: v, selected: v === f.locale })),
     narratives: uniq(all.map((o) => o.narrative)).map((v) => ({
       value: v,
-      label: NARRATIVE_LABELS[v as keyof typeof NARRATIVE_LABELS] ?? v,
+      labelKey: narrativeKey(v),
       selected: v === f.narrative,
     })),
   };
@@ -103,7 +126,7 @@ export function coveragePanel(c: Coverage, name: string) {
     name,
     locales: c.locales,
     rows: c.narratives.map((narrative) => ({
-      narrative: NARRATIVE_LABELS[narrative],
+      narrativeKey: narrativeKey(narrative),
       cells: c.locales.map((locale) => {
         const cells = c.cells.filter((x) => x.narrative === narrative && x.locale === locale);
         const vetted = cells[0]?.vettedQuotes ?? 0;

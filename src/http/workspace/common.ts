@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Permission } from "../../domain/user.js";
 import { TEMPLATES_DIR } from "../../paths.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 
 /** A staff page: the review session, the same permission as the API, strangers sent to sign in. */
@@ -20,7 +21,7 @@ export const actionAccess = (permission: Permission) => ({
 /** htmx asks for a fragment; a plain form (no script) gets the whole page. */
 export const isHtmx = (req: FastifyRequest) => req.headers["hx-request"] === "true";
 
-/** Renders a workspace page in the shared layout, with the navigation and the CSRF token. */
+/** Renders a workspace page in the shared layout, in the user's language, with the navigation and the CSRF token. */
 export function sendPage(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -32,13 +33,19 @@ export function sendPage(
   const user = req.user!;
   const html = pages.render(`workspace/${name}`, {
     workspace: true,
+    lang: requestLanguage(req, pages.i18n),
     path: req.url.split("?")[0],
+    here: req.url,
     user: { id: user.id, roles: user.roles.join(", ") },
     csrf: req.session!.csrf,
     ...data,
   });
   return reply.code(status).type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
 }
+
+/** A route's own message in the request's language (see src/templates/pages/i18n). */
+export const say = (req: FastifyRequest, pages: Pages, key: string, values?: Record<string, unknown>) =>
+  pages.i18n.t(requestLanguage(req, pages.i18n), key, values);
 
 const require = createRequire(import.meta.url);
 

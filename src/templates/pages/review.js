@@ -10,6 +10,9 @@
   const toastEl = document.getElementById("toast");
   const bulkForm = document.getElementById("bulk");
   const selectedCount = document.getElementById("selected-count");
+  // The page's words, in its language: the server puts them on the status region (data-*).
+  const say = (name, values = {}) =>
+    (toastEl.dataset[name] ?? name).replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
   let current = -1;
   let rejecting = null;
   let toastTimer;
@@ -48,7 +51,9 @@
 
   function markDecided(card, status) {
     card.classList.add("decided", status);
-    card.querySelector("[data-status]").textContent = status;
+    card.querySelector("[data-status]").textContent = say(
+      status === "approved" ? "statusApproved" : "statusRejected",
+    );
     for (const b of card.querySelectorAll("[data-action]")) b.disabled = true;
     const box = checkboxOf(card);
     if (box) {
@@ -75,7 +80,7 @@
     try {
       await post(`/review/outputs/${encodeURIComponent(card.dataset.id)}/approve`, {});
       markDecided(card, "approved");
-      toast("Approved");
+      toast(say("approved"));
       focusCard(nextOpen(cards.indexOf(card)));
     } catch (err) {
       toast(err.message, true);
@@ -102,7 +107,7 @@
       await post(`/review/outputs/${encodeURIComponent(card.dataset.id)}/reject`, { comment });
       rejectDialog.close();
       markDecided(card, "rejected");
-      toast("Rejected");
+      toast(say("rejected"));
       focusCard(nextOpen(cards.indexOf(card)));
     } catch (err) {
       toast(err.message, true);
@@ -197,7 +202,7 @@
   bulkForm?.addEventListener("submit", async (e) => {
     e.preventDefault();
     const chosen = cards.filter((c) => checkboxOf(c)?.checked);
-    if (chosen.length === 0) return toast("Select outputs first (click the boxes or press x)", true);
+    if (chosen.length === 0) return toast(say("selectFirst"), true);
     try {
       const { results } = await post("/review/outputs/bulk-approve", {
         ids: chosen.map((c) => c.dataset.id),
@@ -208,7 +213,8 @@
         if (r.ok) markDecided(card, "approved");
         else failed++;
       }
-      toast(`${results.length - failed} approved${failed ? `, ${failed} refused` : ""}`, failed > 0);
+      const done = say("bulkDone", { approved: results.length - failed });
+      toast(failed ? `${done} ${say("bulkRefused", { refused: failed })}` : done, failed > 0);
     } catch (err) {
       toast(err.message, true);
     }

@@ -1,0 +1,100 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { FastifyRequest } from "fastify";
+import i18next, { type i18n } from "i18next";
+import { TEMPLATES_DIR } from "../paths.js";
+
+/**
+ * The languages of the pages (/review, the sign-in page and the staff workspace). One JSON catalogue
+ * per language in src/templates/pages/i18n/<code>.json, read once when the app is built; the list of
+ * languages is the list of files, so adding a language is adding one file. Each catalogue names itself
+ * (`meta.name`, in its own language, for the switcher) and its direction (`meta.dir`: ltr or rtl).
+ * Plurals follow i18next's CLDR suffixes (`_one`, `_other`; Arabic also `_zero`, `_two`, `_few`, `_many`).
+ */
+export const DEFAULT_LANGUAGE = "en";
+export const CATALOGUE_DIR = path.join(TEMPLATES_DIR, "pages", "i18n");
+
+export type Catalogue = Record<string, unknown>;
+export type Language = { code: string; name: string; dir: "ltr" | "rtl" };
+
+export type Translator = {
+  languages: Language[];
+  /** A known language code, or the default. */
+  pick(code: string | undefined): string;
+  dir(code: string): "ltr" | "rtl";
+  t(lang: string, key: string, values?: Record<string, unknown>): string;
+};
+
+export function readCatalogues(dir = CATALOGUE_DIR): Map<string, Catalogue> {
+  const files = readdirSync(dir)
+    .filter((f) => /^[a-z]{2,3}(?:-[A-Za-z0-9]+)*\.json$/.test(f))
+    .sort();
+  return new Map(
+    files.map((f) => [
+      f.replace(/\.json$/, ""),
+      JSON.parse(readFileSync(path.join(dir, f), "utf8")) as Catalogue,
+    ]),
+  );
+}
+
+export function loadTranslator(dir = CATALOGUE_DIR): Translator {
+  const catalogues = readCatalogues(dir);
+  if (!catalogues.has(DEFAULT_LANGUAGE)) throw new Error(`no ${DEFAULT_LANGUAGE}.json in ${dir}`);
+  const instance: i18n = i18next.createInstance();
+  void instance.init({
+    resources: Object.fromEntries([...catalogues].map(([code, c]) => [code, { translation: c }])),
+    lng: DEFAULT_LANGUAGE,
+    fallbackLng: DEFAULT_LANGUAGE,
+    supportedLngs: [...catalogues.keys()],
+    initAsync: false,
+    // Handlebars escapes what the helper returns, and the routes' messages go through templates too:
+    // escaping here as well would show `&amp;` on the page.
+    interpolation: { escapeValue: false },
+    returnNull: false,
+  } as Parameters<i18n["init"]>[0]);
+  const languages: Language[] = [...catalogues].map(([code, c]) => {
+    const meta = (c.meta ?? {}) as { name?: string; dir?: string };
+    return { code, name: meta.name ?? code, dir: meta.dir === "rtl" ? "rtl" : "ltr" };
+  });
+  const byCode = new Map(languages.map((l) => [l.code, l]));
+  return {
+    languages,
+    pick: (code) => (code && byCode.has(code) ? code : DEFAULT_LANGUAGE),
+    dir: (code) => byCode.get(code)?.dir ?? "ltr",
+    t: (lang, key, values) => instance.t(key, { ...values, lng: byCode.has(lang) ? lang : DEFAULT_LANGUAGE }),
+  };
+}
+
+/**
+ * The best of `available` for an Accept-Language header: by quality, an exact tag first, then its
+ * primary language (`ar-EG` → `ar`); nothing acceptable gives the default.
+ */
+export function negotiate(header: string | undefined, available: readonly string[]): string {
+  if (!header) return DEFAULT_LANGUAGE;
+  const wanted = header
+    .split(",")
+    .slice(0, 20)
+    .map((part, i) => {
+      const [tag = "", ...params] = part.trim().split(";");
+      const q = params.map((p) => /^\s*q=([01](?:\.\d{0,3})?)\s*$/.exec(p)?.[1]).find(Boolean);
+      return { tag: tag.trim().toLowerCase(), q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((w) => w.tag && w.tag !== "*" && w.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  const lower = new Map(available.map((a) => [a.toLowerCase(), a]));
+  for (const w of wanted) {
+    const found = lower.get(w.tag) ?? lower.get(w.tag.split("-")[0]!);
+    if (found) return found;
+  }
+  return DEFAULT_LANGUAGE;
+}
+
+/** The page language of a request: the signed-in user's choice, else the browser's Accept-Language. */
+export function requestLanguage(req: FastifyRequest, translator: Translator): string {
+  const chosen = req.session?.lang;
+  if (chosen && translator.languages.some((l) => l.code === chosen)) return chosen;
+  return negotiate(
+    req.headers["accept-language"],
+    translator.languages.map((l) => l.code),
+  );
+}
