@@ -7,11 +7,13 @@ import type { Session } from "../store/session.store.js";
  * - public: anyone (health, metrics, OpenAPI, login page, static page assets);
  * - bearer: an API token (`Authorization: Bearer tm_...`);
  * - session: the review page's session cookie, plus the CSRF token on anything but GET;
- * - admin: either of the two (the queue dashboard is used from a browser and by scripts).
+ * - admin: either of the two (the queue dashboard is used from a browser and by scripts);
+ * - any: either of the two as well, but a session request still needs the CSRF token (API routes the
+ *   workspace's pages call from the browser: the live preview, bundle downloads).
  */
 export type Access =
   | { auth: "public" }
-  | { auth: "bearer" | "session" | "admin"; permission: Permission | "signed-in" };
+  | { auth: "bearer" | "session" | "admin" | "any"; permission: Permission | "signed-in" };
 
 /** Which route parameter names an entity, so every log line of the request carries its id. */
 export type EntityKind = "output" | "quote" | "campaign" | "user" | "speaker";

@@ -21,6 +21,7 @@ import { bundlesRoutes } from "./routes/bundles.routes.js";
 import { campaignsRoutes } from "./routes/campaigns.routes.js";
 import { downloadRoutes } from "./routes/download.routes.js";
 import { outputsRoutes } from "./routes/outputs.routes.js";
+import { previewRoutes } from "./routes/preview.routes.js";
 import { quotesRoutes } from "./routes/quotes.routes.js";
 import { securityHeaders } from "./security-headers.js";
 import { registerRateLimit, tokenThrottle } from "./token-throttle.js";
@@ -87,6 +88,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerAuth(scope, http);
     quotesRoutes(scope, deps);
     campaignsRoutes(scope, deps);
+    previewRoutes(scope, deps);
     outputsRoutes(scope, deps);
     adminRoutes(scope, deps);
     bundlesRoutes(scope, deps);

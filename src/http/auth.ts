@@ -47,7 +47,7 @@ async function sessionUser(
 async function identify(req: FastifyRequest, access: Access, store: Store, sessions: SessionStore) {
   if (access.auth === "bearer") return authenticate(store, bearerToken(req));
   if (access.auth === "session") return sessionUser(req, store, sessions);
-  // admin: a token when one is given (scripts), else the browser's session.
+  // admin and any: a token when one is given (scripts), else the browser's session.
   return req.headers.authorization
     ? authenticate(store, bearerToken(req))
     : sessionUser(req, store, sessions);
@@ -106,7 +106,7 @@ export function registerAuth(
     if (!access || access.auth === "public") return;
     // A presented API token is a token check: refused while its client or prefix is over the limit.
     const token =
-      req.headers.authorization && (access.auth === "bearer" || access.auth === "admin")
+      req.headers.authorization && access.auth !== "session"
         ? (bearerToken(req) ?? "")
         : undefined;
     if (token !== undefined) await deps.throttle.check(req, reply, token);
@@ -122,7 +122,9 @@ export function registerAuth(
           ? "a valid API token is required: Authorization: Bearer tm_..."
           : access.auth === "session"
             ? "sign in first at /review/login"
-            : "sign in at /review/login or pass an admin API token",
+            : access.auth === "any"
+              ? "a valid API token (Authorization: Bearer tm_...) or a signed-in session is required"
+              : "sign in at /review/login or pass an admin API token",
       );
     }
     req.user = user;

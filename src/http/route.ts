@@ -26,6 +26,8 @@ export type ApiRoute<S extends Schemas> = {
   summary: string;
   tags: string[];
   permission: Permission;
+  /** "any": also callable from a signed-in page (session cookie + CSRF token); default bearer only. */
+  auth?: "bearer" | "any";
   entity?: EntityKind;
   /** Content type of a non-JSON success response (cards, text variants). */
   produces?: string;
@@ -43,7 +45,7 @@ export function apiRoute<S extends Schemas>(app: FastifyInstance, spec: ApiRoute
     url: spec.url,
     schema: { ...spec.schema, summary: spec.summary, tags: spec.tags },
     config: {
-      access: { auth: "bearer", permission: spec.permission },
+      access: { auth: spec.auth ?? "bearer", permission: spec.permission },
       entity: spec.entity,
       produces: spec.produces,
     },

@@ -5,7 +5,9 @@ const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  // blob: lets the campaign page show the cards it fetched from POST /api/campaigns/preview; only our
+  // own script (script-src 'self') can make a blob URL, so nothing foreign is let in.
+  "img-src 'self' blob:",
   "connect-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",

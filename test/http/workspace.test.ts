@@ -371,31 +371,37 @@ describe("campaigns", () => {
     expect((await get("/workspace/campaigns/wsh-camp/queue", reviewer)).status).toBe(403);
     const queued = await post("/workspace/campaigns/wsh-camp/queue", staff, withCsrf(staff));
     expect(queued.status).toBe(303);
-    expect(queued.headers.get("location")).toMatch(/^\/workspace\/campaigns\?done=queued&n=1&s=\d+$/);
+    // Then the progress page, until every output is rendered or failed.
+    expect(queued.headers.get("location")).toMatch(/^\/workspace\/campaigns\/wsh-camp\/progress\?n=1&s=\d+$/);
     expect(await h.store.outputs.count(["campaign:wsh-camp"])).toBe(1);
     expect((await post("/workspace/campaigns/wsh-camp/queue", reviewer, withCsrf(reviewer))).status).toBe(
       403,
     );
 
-    const params = new URLSearchParams(form({ quote: "wsh-p", format: "square" }));
-    const png = await get(`/workspace/campaigns/preview?${params}`, staff);
+    // The page's live preview: POST /api/campaigns/preview with the session and its CSRF token.
+    const draft = (await h.store.campaigns.get("wsh-camp"))!.value;
+    const preview = (campaign: unknown, s: Session = staff) =>
+      fetch(`${server.url}/api/campaigns/preview`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          cookie: `tm_session=${s.cookie}`,
+          "x-csrf-token": s.csrf,
+        },
+        body: JSON.stringify({ campaign, quoteId: "wsh-p", format: "square", locale: "en" }),
+      });
+    const png = await preview(draft);
     expect(png.status).toBe(200);
     expect(png.headers.get("content-type")).toBe("image/png");
     const bytes = Buffer.from(await png.arrayBuffer());
     expect(bytes.subarray(1, 4).toString()).toBe("PNG");
-    params.set("background", "#ffffff");
-    const other = Buffer.from(
-      await (await get(`/workspace/campaigns/preview?${params}`, staff)).arrayBuffer(),
-    );
+    const white = { ...draft, brand: { ...draft.brand, background: "#ffffff" } };
+    const other = Buffer.from(await (await preview(white)).arrayBuffer());
     expect(other.equals(bytes)).toBe(false);
-    params.set("cron", "nonsense");
-    // As the page's script asks for the reason when the image fails.
-    const refused = await fetch(`${server.url}/workspace/campaigns/preview?${params}`, {
-      headers: { accept: "application/json", cookie: `tm_session=${staff.cookie}` },
-    });
+    const refused = await preview({ ...draft, schedule: { cron: "nonsense", timeZone: "UTC" } });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { message: string }).message).toContain("schedule.cron");
-    expect((await get(`/workspace/campaigns/preview?${params}`, reviewer)).status).toBe(403);
+    expect((await preview(draft, reviewer)).status).toBe(403);
   });
 });
 

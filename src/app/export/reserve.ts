@@ -1,5 +1,6 @@
 import path from "node:path";
 import { type Bundle, bundleId, slotFolder } from "../../domain/bundle.js";
+import type { Campaign } from "../../domain/campaign.js";
 import { AppError } from "../../domain/errors.js";
 import { selectForDrop } from "../../domain/exposure.js";
 import { lastApproval } from "../../export/manifest.js";
@@ -27,24 +28,7 @@ export async function reserve(
   // Another process reserved this slot first; a released one is reserved afresh.
   if (already && already.value.status !== "released") return { record: already, heldBack: [] };
   const campaign = (await store.campaigns.get(campaignId))!.value;
-  const approved = (
-    await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:approved`]))
-  )
-    .filter((v) => !v.value.bundleId)
-    .sort(
-      (a, b) =>
-        lastApproval(a.value).at.localeCompare(lastApproval(b.value).at) ||
-        a.value.id.localeCompare(b.value.id),
-    );
-  const recent = await exportedSince(store, campaignId, new Date(now.getTime() - WEEK_MS));
-  const { selected, deferred } = selectForDrop(
-    approved.map((v) => ({ ...v, speakerId: v.value.speakerId })),
-    {
-      perDrop: campaign.exposure.maxPerSpeakerPerDrop,
-      per7Days: campaign.exposure.maxPerSpeakerPer7Days,
-      exportedLast7Days: (s) => recent.get(s) ?? 0,
-    },
-  );
+  const { selected, deferred } = await planDrop(store, campaign, now);
   const held = new Map<string, number>();
   for (const d of deferred) held.set(d.speakerId, (held.get(d.speakerId) ?? 0) + 1);
   const heldBack = [...held].map(([speakerId, count]) => ({ speakerId, count }));
@@ -92,6 +76,33 @@ export async function reserve(
     ops: [owner.lease],
   });
   return { record: { value: bundle, rev: (already?.rev ?? 0) + 1 }, heldBack };
+}
+
+/**
+ * What a drop at `now` would take, read only: the approved outputs not yet in a bundle, oldest approval
+ * first, round-robin across speakers up to the exposure caps (`selected`), and those the caps keep for a
+ * later drop (`deferred`). `reserve` commits this choice; the workspace's drops page shows it.
+ */
+export async function planDrop(store: Store, campaign: Campaign, now: Date) {
+  const campaignId = campaign.id;
+  const approved = (
+    await store.outputs.getMany(await store.outputs.ids([`campaign:${campaignId}:status:approved`]))
+  )
+    .filter((v) => !v.value.bundleId)
+    .sort(
+      (a, b) =>
+        lastApproval(a.value).at.localeCompare(lastApproval(b.value).at) ||
+        a.value.id.localeCompare(b.value.id),
+    );
+  const recent = await exportedSince(store, campaignId, new Date(now.getTime() - WEEK_MS));
+  return selectForDrop(
+    approved.map((v) => ({ ...v, speakerId: v.value.speakerId })),
+    {
+      perDrop: campaign.exposure.maxPerSpeakerPerDrop,
+      per7Days: campaign.exposure.maxPerSpeakerPer7Days,
+      exportedLast7Days: (s) => recent.get(s) ?? 0,
+    },
+  );
 }
 
 export /** Outputs still in review when their campaign's drop fires are marked so reviewers see what they missed. */

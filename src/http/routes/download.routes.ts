@@ -44,6 +44,7 @@ export function downloadRoutes(app: FastifyInstance, deps: AppDeps) {
     summary: "The bundle's zip, streamed from storage",
     tags: ["bundles"],
     permission: "read",
+    auth: "any", // the workspace's drops page links to it
     produces: "application/zip",
     schema: { params: bundleIdParam },
     handler: async ({ params, reply }) => send(reply, params.id),

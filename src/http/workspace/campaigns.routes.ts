@@ -3,22 +3,16 @@ import { z } from "zod";
 import { createCampaign, getCampaign, setPaused, updateCampaign } from "../../app/campaigns.service.js";
 import { queueCampaign } from "../../app/queue.service.js";
 import { listQuotes } from "../../app/quotes.service.js";
-import { composeOutput, RenderFailure } from "../../app/render.service.js";
-import {
-  type Campaign,
-  campaignInputSchema,
-  ENCODINGS,
-  FORMAT_NAMES,
-  type Format,
-  TEXT_VARIANTS,
-} from "../../domain/campaign.js";
+import { type Campaign, ENCODINGS, FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { AppError, type ErrorDetail } from "../../domain/errors.js";
 import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
 import type { Quote } from "../../domain/quote.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
+import { campaignNav } from "./campaign-nav.js";
 import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { scheduleQuery, scheduleView } from "./schedule-view.js";
 
 /** The campaign form as a browser posts it: strings, and arrays for repeated checkboxes. */
 const field = z.string().max(5000).optional();
@@ -48,9 +42,8 @@ const campaignForm = z.object({
   maxPer7Days: field,
   encoding: field,
   _csrf: z.string().optional(),
-  // Preview only.
+  // Preview only (not part of the campaign).
   quote: field,
-  format: field,
 });
 type CampaignForm = z.output<typeof campaignForm>;
 
@@ -138,7 +131,14 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
   async function formPage(
     req: FastifyRequest,
     reply: FastifyReply,
-    opts: { values: CampaignForm; editing?: string; errors?: ErrorDetail[]; message?: string },
+    opts: {
+      values: CampaignForm;
+      editing?: string;
+      errors?: ErrorDetail[];
+      message?: string;
+      /** The stored logo of the campaign being edited, kept by the preview's drafts. */
+      logo?: string;
+    },
     status = 200,
   ) {
     const v = opts.values;
@@ -160,6 +160,8 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       "campaign-form",
       {
         title: opts.editing ? `Edit campaign ${opts.editing}` : "New campaign",
+        campaign: opts.editing ? { id: opts.editing, name: v.name } : undefined,
+        campaignNav: opts.editing ? campaignNav(req.user!, opts.editing, "edit") : [],
         editing: opts.editing,
         action: opts.editing ? `/workspace/campaigns/${opts.editing}` : "/workspace/campaigns",
         v,
@@ -171,7 +173,8 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
         textVariants: checks(TEXT_VARIANTS, v.textVariants),
         encodings: ENCODINGS.map((e) => ({ value: e, selected: e === (v.encoding || "png") })),
         quotes: vetted.map((q) => ({ id: q.id, label: `${q.locale} · ${q.text.slice(0, 70)}` })),
-        previewFormats: FORMAT_NAMES,
+        sched: scheduleView(v.cron ?? "", v.timeZone ?? ""),
+        logo: opts.logo,
       },
       status,
     );
@@ -216,7 +219,7 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     { config: { ...pageAccess("campaigns:write"), entity: "campaign" }, schema: { params: idParam } },
     async (req, reply) => {
       const c = await getCampaign(store, (req.params as { id: string }).id);
-      return formPage(req, reply, { values: formFrom(c), editing: c.id });
+      return formPage(req, reply, { values: formFrom(c), editing: c.id, logo: c.brand.logo });
     },
   );
 
@@ -303,6 +306,7 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       const excluded = judged.filter((j) => j.reason);
       return sendPage(req, reply, pages, "queue-plan", {
         title: `Queue content: ${c.name}`,
+        campaignNav: campaignNav(req.user!, c.id, "queue"),
         campaign: { id: c.id, name: c.name, formats: c.formats.join(", ") },
         included: included.length,
         outputs: included.length * c.formats.length,
@@ -325,52 +329,24 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
         templateVersion: deps.templates.version,
       });
       req.log.info({ created: r.created, skipped: r.skipped.length }, "queued in the workspace");
-      return reply.redirect(`/workspace/campaigns?done=queued&n=${r.created}&s=${r.skipped.length}`, 303);
+      return reply.redirect(
+        `/workspace/campaigns/${r.campaignId}/progress?n=${r.created}&s=${r.skipped.length}`,
+        303,
+      );
     },
   );
 
-  /**
-   * Live preview: the form as it stands (not saved), one vetted quote, one format → the card, rendered
-   * by the workers' own code. A GET, so the page sets it as an image's address under `img-src 'self'`;
-   * a draft the schema refuses, or a card that cannot be made, answers 422 with the reason.
-   */
+  /** The schedule field's companion: the cron in plain words and its next five drops, in two zones. */
   app.get(
-    "/workspace/campaigns/preview",
-    { config: actionAccess("campaigns:write"), schema: { querystring: campaignForm } },
+    "/workspace/campaigns/schedule",
+    { config: actionAccess("campaigns:write"), schema: { querystring: scheduleQuery } },
     async (req, reply) => {
-      const f = req.query as CampaignForm;
-      const draft = draftFrom(f, f.id?.trim() || "preview");
-      // A form being filled in: fields the card does not show need not be there yet.
-      draft.name = draft.name.trim() || "Untitled";
-      draft.audience.region = draft.audience.region.trim() || "unset";
-      const parsed = campaignInputSchema.safeParse(draft);
-      if (!parsed.success) {
-        const first = parsed.error.issues[0];
-        throw new AppError("invalid_input", `${first?.path.join(".")}: ${first?.message}`);
-      }
-      const quote = await store.quotes.get(f.quote ?? "");
-      if (!quote) throw new AppError("not_found", `quote ${f.quote} does not exist`);
-      const speaker = await store.speakers.get(quote.value.speakerId);
-      if (!speaker) throw new AppError("not_found", `speaker ${quote.value.speakerId} does not exist`);
-      const format = (FORMAT_NAMES as string[]).includes(f.format ?? "") ? (f.format as Format) : "square";
-      const now = new Date().toISOString();
-      const campaign: Campaign = { ...parsed.data, createdAt: now, createdBy: req.user!.id, updatedAt: now };
-      try {
-        const { card } = await composeOutput(deps, {
-          quote: quote.value,
-          speaker: speaker.value,
-          campaign,
-          format,
-        });
-        return reply
-          .type(`image/${card.encoding}`)
-          .header("x-font-size", String(card.fontSize))
-          .send(card.bytes);
-      } catch (err) {
-        if (err instanceof RenderFailure)
-          throw new AppError("invalid_state", `cannot render this card: ${err.reason}: ${err.message}`);
-        throw err;
-      }
+      const q = req.query as z.output<typeof scheduleQuery>;
+      const html = pages.render(
+        "workspace/_schedule",
+        scheduleView(q.cron ?? "", q.timeZone ?? "", q.viewerZone),
+      );
+      return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
     },
   );
 }

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
+import { workspaceAuditRoutes } from "./audit.routes.js";
 import { workspaceCampaignRoutes } from "./campaigns.routes.js";
 import { workspaceAssetRoutes } from "./common.js";
+import { workspaceCoverageRoutes } from "./coverage.routes.js";
+import { workspaceDropsRoutes } from "./drops.routes.js";
+import { workspaceProgressRoutes } from "./progress.routes.js";
 import { workspaceQuoteRoutes } from "./quotes.routes.js";
 import { workspaceSpeakerRoutes } from "./speakers.routes.js";
 
@@ -12,4 +16,8 @@ export function workspaceRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pag
   workspaceQuoteRoutes(app, deps, pages);
   workspaceSpeakerRoutes(app, deps, pages);
   workspaceCampaignRoutes(app, deps, pages);
+  workspaceProgressRoutes(app, deps, pages);
+  workspaceDropsRoutes(app, deps, pages);
+  workspaceCoverageRoutes(app, deps, pages);
+  workspaceAuditRoutes(app, deps, pages);
 }

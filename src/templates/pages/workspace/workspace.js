@@ -65,7 +65,6 @@
   // Campaign form: a live preview rendered by the workers' own code as the form changes (debounced),
   // and a warning when text and background contrast is below WCAG AA (4.5:1).
   const campaignForm = document.getElementById("campaign-form");
-  const preview = document.getElementById("preview");
   const previewMessage = document.getElementById("preview-message");
   const contrastEl = document.getElementById("contrast");
   const luminance = (hex) => {
@@ -79,6 +78,20 @@
     const [x, y] = [luminance(a), luminance(b)].sort((m, n) => n - m);
     return (x + 0.05) / (y + 0.05);
   };
+  /** The contrast warning each preview card repeats, or undefined when the text reads well. */
+  function contrastWarning() {
+    const worst = worstContrast();
+    return worst !== undefined && worst < 4.5
+      ? `Low contrast: ${worst.toFixed(1)}:1, below WCAG AA (4.5:1).`
+      : undefined;
+  }
+  function worstContrast() {
+    if (!campaignForm) return undefined;
+    const value = (name) => campaignForm.elements.namedItem(name)?.value ?? "#000000";
+    const backgrounds = [value("background")];
+    if (campaignForm.elements.namedItem("gradient")?.checked) backgrounds.push(value("backgroundTo"));
+    return Math.min(...backgrounds.map((bg) => ratio(value("text"), bg)));
+  }
   function checkContrast() {
     if (!contrastEl || !campaignForm) return;
     const value = (name) => campaignForm.elements.namedItem(name)?.value ?? "#000000";
@@ -92,53 +105,167 @@
         : `Text contrast ${shown}:1 (WCAG AA needs 4.5:1).`;
     contrastEl.className = worst < 4.5 ? "small warn" : "small";
   }
-  let previewTimer;
-  let previewUrl = "";
-  function refreshPreview() {
-    if (!campaignForm || !preview) return;
-    const params = new URLSearchParams(new FormData(campaignForm));
-    params.delete("_csrf");
-    const url = `/workspace/campaigns/preview?${params}`;
-    if (url === previewUrl) return;
-    previewUrl = url;
-    if (previewMessage) previewMessage.textContent = "Rendering…";
-    preview.src = url;
+  // The viewer's own time zone, for the schedule's next drops (sent along by htmx with the cron).
+  const viewerZone = document.getElementById("viewer-zone");
+  if (viewerZone) viewerZone.value = Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
+
+  // The form as the campaign file says it (the same shape the server's draftFrom builds).
+  const words = (s) => (s ?? "").split(/[\s,]+/).filter(Boolean);
+  function draftFromForm() {
+    const d = new FormData(campaignForm);
+    const one = (k) => String(d.get(k) ?? "");
+    const int = (k) => (one(k).trim() ? Number(one(k)) : undefined);
+    const logo = document.getElementById("preview-grid")?.dataset.logo;
+    const brand = {
+      background: d.get("gradient") ? { from: one("background"), to: one("backgroundTo") } : one("background"),
+      text: one("text"),
+      accent: one("accent"),
+    };
+    if (logo) brand.logo = logo;
+    const exposure = { maxPerSpeakerPerDrop: int("maxPerDrop") ?? 3 };
+    if (int("maxPer7Days") !== undefined) exposure.maxPerSpeakerPer7Days = int("maxPer7Days");
+    return {
+      id: one("id").trim() || "preview",
+      name: one("name"),
+      audience: { region: one("region"), description: one("description") },
+      locales: words(one("locales")),
+      narratives: d.getAll("narratives").map(String),
+      formats: d.getAll("formats").map(String),
+      textVariants: d.getAll("textVariants").map(String),
+      brand,
+      hashtags: words(one("hashtags")),
+      links: one("links").split(/\s+/).filter(Boolean),
+      schedule: { cron: one("cron").trim(), timeZone: one("timeZone").trim() },
+      exposure,
+      encoding: one("encoding") || "png",
+    };
   }
+
+  // Live preview: one card per format × locale of the draft, each from POST /api/campaigns/preview
+  // (the workers' own code), debounced; each card says on its own when the quote cannot fit.
+  const grid = document.getElementById("preview-grid");
+  let previewTimer;
+  let previewKey = "";
+  let inFlight;
+  const urls = [];
+  function card(format, locale) {
+    const fig = document.createElement("figure");
+    fig.className = "preview-card";
+    fig.dataset.format = format;
+    fig.dataset.locale = locale;
+    fig.dataset.state = "rendering";
+    const img = document.createElement("img");
+    img.alt = `Preview: ${format} card in ${locale}`;
+    const cap = document.createElement("figcaption");
+    const title = document.createElement("strong");
+    title.textContent = `${format} · ${locale}`;
+    const fit = document.createElement("p");
+    fit.className = "small fit";
+    fit.textContent = "Rendering…";
+    const contrast = document.createElement("p");
+    contrast.className = "small contrast-note";
+    cap.append(title, fit, contrast);
+    fig.append(img, cap);
+    return { fig, img, fit, contrast };
+  }
+  async function renderCard(c, body, signal) {
+    try {
+      const res = await fetch("/api/campaigns/preview", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": csrf, accept: "image/*, application/json" },
+        body: JSON.stringify(body),
+        signal,
+      });
+      if (res.ok) {
+        const url = URL.createObjectURL(await res.blob());
+        urls.push(url);
+        c.img.src = url;
+        await c.img.decode().catch(() => undefined);
+        c.fit.textContent = `Fits: text at ${res.headers.get("x-font-size") ?? "?"} px, ${c.img.naturalWidth}×${c.img.naturalHeight}.`;
+        c.fit.className = "small fit";
+        c.fig.dataset.state = "ok";
+        return;
+      }
+      const err = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
+      const reason = err.details?.[0]?.field;
+      c.img.removeAttribute("src");
+      c.img.hidden = true;
+      if (reason === "cannot_fit") {
+        c.fit.textContent = `Cannot fit: this quote is too long for a ${body.format} card even at the smallest text size.`;
+        c.fig.dataset.state = "cannot_fit";
+      } else {
+        c.fit.textContent = `Not rendered: ${err.message}`;
+        c.fig.dataset.state = "refused";
+      }
+      c.fit.className = "small fit warn";
+    } catch (e) {
+      if (e?.name === "AbortError") return;
+      c.fit.textContent = "Not rendered: the server cannot be reached.";
+      c.fit.className = "small fit warn";
+      c.fig.dataset.state = "failed";
+    }
+  }
+  async function refreshPreview() {
+    if (!campaignForm || !grid) return;
+    const quoteId = document.getElementById("p-quote")?.value;
+    if (!quoteId) return;
+    const draft = draftFromForm();
+    const key = JSON.stringify([draft, quoteId]);
+    if (key === previewKey) return;
+    previewKey = key;
+    inFlight?.abort();
+    inFlight = new AbortController();
+    const signal = inFlight.signal;
+    for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+    const formats = draft.formats.length ? draft.formats : [];
+    const locales = draft.locales.length ? draft.locales : [];
+    const cards = [];
+    for (const format of formats) for (const locale of locales) cards.push({ format, locale, c: card(format, locale) });
+    grid.replaceChildren(...cards.map((x) => x.c.fig));
+    const low = contrastWarning();
+    for (const x of cards) {
+      x.c.contrast.textContent = low ?? "";
+      x.c.contrast.className = low ? "small contrast-note warn" : "small contrast-note";
+    }
+    if (previewMessage) {
+      previewMessage.textContent = cards.length
+        ? `Rendering ${cards.length} cards…`
+        : "Choose at least one format and one locale to see cards.";
+    }
+    grid.dataset.state = "rendering";
+    // Two at a time: the machine renders while staff keep typing.
+    let next = 0;
+    const worker = async () => {
+      while (next < cards.length && !signal.aborted) {
+        const x = cards[next++];
+        await renderCard(x.c, { campaign: draft, quoteId, format: x.format, locale: x.locale }, signal);
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    if (signal.aborted) return;
+    grid.dataset.state = "done";
+    const bad = cards.filter((x) => x.c.fig.dataset.state !== "ok").length;
+    if (previewMessage) {
+      previewMessage.textContent = bad
+        ? `Preview updated: ${cards.length - bad} of ${cards.length} cards rendered; ${bad} with a warning.`
+        : `Preview updated: ${cards.length} cards rendered.`;
+      previewMessage.className = bad ? "small warn" : "small";
+    }
+  }
+  const schedulePreview = () => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(refreshPreview, 300);
+  };
   if (campaignForm) {
-    campaignForm.addEventListener("input", () => {
-      checkContrast();
-      clearTimeout(previewTimer);
-      previewTimer = setTimeout(refreshPreview, 250);
-    });
-    campaignForm.addEventListener("change", () => {
-      checkContrast();
-      clearTimeout(previewTimer);
-      previewTimer = setTimeout(refreshPreview, 250);
-    });
+    for (const type of ["input", "change"]) {
+      campaignForm.addEventListener(type, (e) => {
+        checkContrast();
+        if (e.target?.id !== "f-cron" && e.target?.id !== "f-tz") schedulePreview();
+      });
+    }
+    document.getElementById("p-quote")?.addEventListener("change", schedulePreview);
     checkContrast();
     refreshPreview();
-  }
-  if (preview) {
-    preview.addEventListener("load", () => {
-      if (previewMessage) {
-        previewMessage.textContent = `Preview updated: ${preview.naturalWidth}×${preview.naturalHeight}.`;
-        previewMessage.className = "small";
-      }
-      preview.dataset.state = "ok";
-    });
-    preview.addEventListener("error", async () => {
-      preview.dataset.state = "failed";
-      if (!previewUrl || !previewMessage) return;
-      // The image said nothing; ask the same address for its reason.
-      try {
-        const res = await fetch(previewUrl, { headers: { accept: "application/json" } });
-        const body = await res.json();
-        previewMessage.textContent = `Warning: ${body.message}`;
-      } catch {
-        previewMessage.textContent = "Warning: the preview could not be rendered.";
-      }
-      previewMessage.className = "small warn";
-    });
   }
 
   // Destructive forms ask first when they carry a data-confirm text (no inline handler needed).
