@@ -75,7 +75,7 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
   it("staff upload a CSV, see the bad row's error beside its field, fix it, import, and vet a quote", async () => {
     const { page, context, errors } = await signedIn(staff, "/workspace/quotes");
     const nav = await page.locator("nav.mainnav a").allTextContents();
-    expect(nav).toEqual(["Quotes", "Speakers", "Campaigns", "Review"]);
+    expect(nav).toEqual(["Quotes", "Speakers", "Campaigns", "Review", "Audit"]);
 
     const bad = [
       HEADER,
@@ -250,7 +250,7 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
   it("a reviewer sees no staff navigation and is refused the staff pages", async () => {
     await makeOutput(h, { campaignId: "c1" });
     const { page, context } = await signedIn(reviewer, "/review");
-    expect(await page.locator("nav.mainnav a").allTextContents()).toEqual(["Review"]);
+    expect(await page.locator("nav.mainnav a").allTextContents()).toEqual(["Review", "Audit"]);
     const res = await page.goto(`${server.url}/workspace/quotes`);
     expect(res!.status()).toBe(403);
     expect(await page.locator("body").textContent()).toContain("403");

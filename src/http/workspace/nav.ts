@@ -9,6 +9,7 @@ export const NAV_ITEMS: { href: string; labelKey: string; permission: Permission
   { href: "/workspace/speakers", labelKey: "nav.speakers", permission: "speakers:consent" },
   { href: "/workspace/campaigns", labelKey: "nav.campaigns", permission: "campaigns:write" },
   { href: "/review", labelKey: "nav.review", permission: "read" },
+  { href: "/workspace/audit", labelKey: "nav.audit", permission: "read" },
   { href: "/admin/queues", labelKey: "nav.queues", permission: "users:admin" },
 ];
 
