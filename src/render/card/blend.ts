@@ -52,9 +52,26 @@ export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: num
   }
 }
 
+/**
+ * A text layer at (left, top): a coverage mask painted in `rgb`, or an RGBA layer (text with emoji,
+ * already in its colours), both scaled by `opacity`.
+ */
+export function paintLayer(
+  canvas: Canvas,
+  layer: TextMask,
+  left: number,
+  top: number,
+  rgb: Rgb,
+  opacity = 1,
+) {
+  if (layer.rgba) paintRgba(canvas, layer, left, top, opacity);
+  else paintMask(canvas, layer, left, top, rgb, opacity);
+}
+
 /** Straight (not premultiplied) RGBA, as sharp's raw output gives it, over the canvas. */
-export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: number) {
+export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: number, opacity = 1) {
   const out = canvas.data;
+  const alphaScale = Math.round(opacity * 256);
   for (let y = 0; y < rgba.height; y++) {
     const cy = top + y;
     if (cy < 0 || cy >= canvas.height) continue;
@@ -62,7 +79,7 @@ export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: num
       const cx = left + x;
       if (cx < 0 || cx >= canvas.width) continue;
       const s = (y * rgba.width + x) * 4;
-      const a = rgba.data[s + 3]!;
+      const a = alphaScale === 256 ? rgba.data[s + 3]! : (rgba.data[s + 3]! * alphaScale + 128) >> 8;
       if (a === 0) continue;
       const d = (cy * canvas.width + cx) * 3;
       for (let c = 0; c < 3; c++) out[d + c] = (out[d + c]! * (255 - a) + rgba.data[s + c]! * a + 127) / 255;

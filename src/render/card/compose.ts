@@ -1,4 +1,4 @@
-import { type Canvas, fillRect, mirrorMask, paintMask, type Rgb } from "./blend.js";
+import { type Canvas, fillRect, mirrorMask, paintLayer, type Rgb } from "./blend.js";
 import { CardError } from "./card-error.js";
 import { type Fitted, fitText, NoFit } from "./fit.js";
 import { face, scriptOf } from "./fonts.js";
@@ -45,6 +45,7 @@ export async function compose(c: ComposeInput): Promise<number> {
         face: face(script, "regular"),
         size: Math.round(L.attribution.size * (script === "arabic" ? ARABIC_SCALE : 1)),
         width: L.kind === "side" ? L.footer.textWidth - (L.text.left - L.safe.left) : L.text.width,
+        colour: c.palette.text,
       })
     : undefined;
   const fitQuote = (height: number) =>
@@ -53,6 +54,7 @@ export async function compose(c: ComposeInput): Promise<number> {
       markup: withLanguage(toMarkup(c.quote, c.direction), c.locale),
       face: face(script, "regular"),
       box: { width: L.text.width, height },
+      colour: c.palette.text,
       minSize: L.quote.minSize,
       maxSize: L.quote.maxSize,
     }).catch((error) => {
@@ -73,6 +75,7 @@ async function stacked({ c, L, attribution, fitQuote, x }: Shared): Promise<numb
     face: face("latin", "bold"),
     size: L.mark!.size,
     width: L.text.width,
+    colour: c.palette.accent,
   });
   const mark = c.direction === "rtl" ? mirror(markLtr) : markLtr;
   const above = mark.height + L.mark!.gap;
@@ -82,19 +85,26 @@ async function stacked({ c, L, attribution, fitQuote, x }: Shared): Promise<numb
   const quote = await fitting;
 
   let y = L.group.top + Math.floor((L.group.height - above - quote.mask.height - below) * OPTICAL_CENTRE);
-  paintMask(canvas, mark, x(L.text.left, mark.width), y, c.palette.accent);
+  paintLayer(canvas, mark, x(L.text.left, mark.width), y, c.palette.accent);
   y += above;
-  paintMask(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
+  paintLayer(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
   if (attribution) {
     y += quote.mask.height + L.rule.gap;
     fillRect(canvas, x(L.text.left, L.rule.width), y, L.rule.width, L.rule.thickness, c.palette.accent);
     y += L.rule.thickness + L.attribution.gap;
-    paintMask(canvas, attribution, x(L.text.left, attribution.width), y, c.palette.text, ATTRIBUTION_OPACITY);
+    paintLayer(
+      canvas,
+      attribution,
+      x(L.text.left, attribution.width),
+      y,
+      c.palette.text,
+      ATTRIBUTION_OPACITY,
+    );
   }
   const tags = await fitHashtags(c, L.footer.textWidth, L.footer.height);
   if (tags) {
     const top = L.footer.top + Math.floor((L.footer.height - tags.height) / 2);
-    paintMask(canvas, tags, x(L.footer.left, tags.width), top, c.palette.hashtags);
+    paintLayer(canvas, tags, x(L.footer.left, tags.width), top, c.palette.hashtags);
   }
   return quote.size;
 }
@@ -111,7 +121,7 @@ async function side({ c, L, attribution, fitQuote, x }: Shared): Promise<number>
   const y = L.group.top + Math.floor((L.group.height - quote.mask.height) * OPTICAL_CENTRE);
   const bar = L.rule.thickness;
   fillRect(canvas, x(L.safe.left, bar), y, bar, quote.mask.height, c.palette.accent);
-  paintMask(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
+  paintLayer(canvas, quote.mask, x(L.text.left, quote.mask.width), y, c.palette.text);
 
   const columnWidth = L.footer.textWidth - (L.text.left - L.safe.left);
   const gap = attribution ? L.attribution.gap : 0;
@@ -120,7 +130,7 @@ async function side({ c, L, attribution, fitQuote, x }: Shared): Promise<number>
     L.footer.top +
     Math.floor((L.footer.height - (attribution?.height ?? 0) - (tags ? gap + tags.height : 0)) / 2);
   if (attribution) {
-    paintMask(
+    paintLayer(
       canvas,
       attribution,
       x(L.text.left, attribution.width),
@@ -130,7 +140,7 @@ async function side({ c, L, attribution, fitQuote, x }: Shared): Promise<number>
     );
     top += attribution.height + gap;
   }
-  if (tags) paintMask(canvas, tags, x(L.text.left, tags.width), top, c.palette.hashtags);
+  if (tags) paintLayer(canvas, tags, x(L.text.left, tags.width), top, c.palette.hashtags);
   return quote.size;
 }
 

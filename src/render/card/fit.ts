@@ -1,3 +1,4 @@
+import type { Rgb } from "./blend.js";
 import { type Face, lineHeight } from "./fonts.js";
 import { type Prepared, prepare, wrap } from "./measure.js";
 import { renderText, type TextMask } from "./text-layer.js";
@@ -8,6 +9,8 @@ export type FitRequest = {
   markup: string;
   face: Face;
   box: { width: number; height: number };
+  /** The text's colour, for the RGBA path of text with emoji. */
+  colour: Rgb;
   minSize: number;
   maxSize: number;
 };

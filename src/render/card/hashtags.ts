@@ -15,7 +15,15 @@ const hashtagCache = new Map<string, Promise<TextMask | undefined>>();
  */
 export function fitHashtags(c: ComposeInput, width: number, height: number): Promise<TextMask | undefined> {
   const tags = c.hashtags.map((t) => t.trim()).filter(Boolean);
-  const key = JSON.stringify([tags, width, height, c.direction, c.locale, c.layout.footer.hashtagSize]);
+  const key = JSON.stringify([
+    tags,
+    width,
+    height,
+    c.direction,
+    c.locale,
+    c.layout.footer.hashtagSize,
+    c.palette.hashtags,
+  ]);
   let found = hashtagCache.get(key);
   if (!found) {
     found = searchHashtags(tags, c, width, height);
@@ -32,7 +40,8 @@ async function searchHashtags(all: string[], c: ComposeInput, width: number, hei
     const tags = all.slice(0, count);
     const markup = withLanguage(hashtagMarkup(tags, c.direction), c.locale);
     const maxSize = Math.round(c.layout.footer.hashtagSize * (hasArabic(tags.join("")) ? ARABIC_SCALE : 1));
-    const usual = await renderText({ markup, face: bold, size: maxSize, width });
+    const colour = c.palette.hashtags;
+    const usual = await renderText({ markup, face: bold, size: maxSize, width, colour });
     if (usual.height <= height && usual.width <= width) return usual;
     const box = { width, height };
     const minSize = Math.round(maxSize * 0.7);
@@ -41,6 +50,7 @@ async function searchHashtags(all: string[], c: ComposeInput, width: number, hei
       markup,
       face: bold,
       box,
+      colour,
       minSize,
       maxSize: maxSize - 1,
     }).catch((error) => {

@@ -1,5 +1,5 @@
 import { contextualForms } from "./arabic-forms.js";
-import type { Face } from "./fonts.js";
+import { emojiMetrics, type Face, hasEmoji } from "./fonts.js";
 
 /**
  * A cheap model of Pango's greedy word wrap, from the fonts' advance widths. It ignores kerning and
@@ -65,6 +65,56 @@ function lookUp(face: Face, cp: number): Glyph {
 }
 
 /**
+ * An emoji drawn from Noto Color Emoji, in the face's units: one advance for a whole cluster (a
+ * skin-tone modifier, a ZWJ family, a flag, a keycap are one glyph), about 1.25 em wide, and the
+ * bitmap's height (ascender to descender, about 1.17 em) once scaled to the text's size.
+ */
+function emojiGlyph(face: Face, cp: number): Glyph | undefined {
+  const e = emojiMetrics();
+  const advance = e.advance(cp);
+  if (advance === undefined) return undefined;
+  const k = face.metrics.unitsPerEm / e.unitsPerEm;
+  return { advance: advance * k, yMax: e.ascender * k, yMin: -e.descender * k };
+}
+
+const EMOJI_CLUSTER = /[\p{Extended_Pictographic}\p{Regional_Indicator}]|\u20e3|\ufe0f/u;
+/** Emoji presentation asked for, or a sequence (modifier, ZWJ, flag, keycap): Pango uses the emoji font. */
+const EMOJI_SEQUENCE = /[\p{Emoji_Modifier}\p{Regional_Indicator}]|\u200d|\u20e3|\ufe0f/u;
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+
+/**
+ * Code points to measure, one per glyph Pango will draw for an emoji cluster: the cluster's first
+ * code point, flagged, stands for the whole sequence. Other characters pass through one by one.
+ */
+function clusters(face: Face, chars: string): { cps: number[]; emoji: boolean[] } {
+  const inText = (cp: number) =>
+    face.metrics.advance(cp) !== undefined || face.fallback?.advance(cp) !== undefined;
+  const cps: number[] = [];
+  const emoji: boolean[] = [];
+  if (!hasEmoji(chars)) {
+    for (const c of chars) {
+      cps.push(c.codePointAt(0)!);
+      emoji.push(false);
+    }
+    return { cps, emoji };
+  }
+  for (const { segment } of graphemes.segment(chars)) {
+    const first = segment.codePointAt(0)!;
+    const drawnAsEmoji = EMOJI_CLUSTER.test(segment) && (!inText(first) || EMOJI_SEQUENCE.test(segment));
+    if (drawnAsEmoji && emojiMetrics().advance(first) !== undefined) {
+      cps.push(first);
+      emoji.push(true);
+      continue;
+    }
+    for (const c of segment) {
+      cps.push(c.codePointAt(0)!);
+      emoji.push(false);
+    }
+  }
+  return { cps, emoji };
+}
+
+/**
  * Break opportunities: after spaces, and after hyphens and dashes (UAX #14 classes BA, B2, HY).
  * No-break spaces (U+00A0, U+2007, U+202F) glue their neighbours, as in Pango.
  */
@@ -81,8 +131,10 @@ function splitWords(paragraph: string): { word: string; spaces: string }[] {
 
 export function prepare(text: string, face: Face): Prepared {
   const glyphs = (chars: string) => {
-    const cps = Array.from(chars, (c) => c.codePointAt(0)!);
-    return (face.fallback ? contextualForms(cps) : cps).map((cp) => glyphOf(face, cp));
+    const { cps, emoji } = clusters(face, chars);
+    return (face.fallback ? contextualForms(cps) : cps).map((cp, i) =>
+      emoji[i] ? (emojiGlyph(face, cp) ?? glyphOf(face, cp)) : glyphOf(face, cp),
+    );
   };
   const toWord = ({ word, spaces }: { word: string; spaces: string }): Word => {
     const g = glyphs(word);

@@ -1,8 +1,13 @@
 import sharp from "sharp";
-import { type Face, fontDescription } from "./fonts.js";
+import type { Rgb } from "./blend.js";
+import { type Face, fontDescription, hasEmoji } from "./fonts.js";
 
-/** Coverage of rendered text (one byte per pixel, 255 = ink), cropped by libvips to the ink's box. */
-export type TextMask = { data: Buffer; width: number; height: number };
+/**
+ * A rendered text layer, cropped by libvips to the ink's box. Usually coverage only (one byte per
+ * pixel, 255 = ink), coloured when it is blended onto the card; text with emoji comes as straight
+ * RGBA (`rgba`), already in its colour, so the emoji keep theirs.
+ */
+export type TextMask = { data: Buffer; width: number; height: number; rgba?: true };
 
 export type TextSpec = {
   markup: string;
@@ -10,16 +15,22 @@ export type TextSpec = {
   size: number;
   /** Wrap width in pixels. */
   width: number;
+  /** The text's colour (black if not given): used only when the text has emoji (the RGBA path). */
+  colour?: Rgb;
 };
 
+const hex = (rgb: Rgb) => `#${rgb.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+
 /**
- * A one-band mask rather than RGBA: it is cheaper for libvips to produce (no unpremultiply pass),
- * and colour is applied when it is blended onto the card.
+ * A one-band mask rather than RGBA when it can: it is cheaper for libvips to produce (no
+ * unpremultiply pass) and to blend. With an emoji in the text, Pango draws RGBA (a one-band mask
+ * would flatten the emoji's colours into coverage) and the text colour goes into the markup.
  */
 export async function renderText(spec: TextSpec): Promise<TextMask> {
-  const { data, info } = await sharp({
+  const rgba = hasEmoji(spec.markup);
+  const text = sharp({
     text: {
-      text: spec.markup,
+      text: rgba ? `<span foreground="${hex(spec.colour ?? [0, 0, 0])}">${spec.markup}</span>` : spec.markup,
       font: fontDescription(spec.face, spec.size),
       fontfile: spec.face.file,
       width: spec.width,
@@ -28,12 +39,17 @@ export async function renderText(spec: TextSpec): Promise<TextMask> {
       align: "left",
       wrap: "word",
       dpi: 72,
+      rgba,
     },
-  })
-    // libvips tags the mask "multiband"; without this sharp would expand it to three sRGB bands.
-    .toColourspace("b-w")
+  });
+  // libvips tags the mask "multiband"; without this sharp would expand it to three sRGB bands.
+  const { data, info } = await (rgba ? text : text.toColourspace("b-w"))
     .raw()
     .toBuffer({ resolveWithObject: true });
+  if (rgba) {
+    if (info.channels !== 4) throw new Error(`expected an RGBA text layer, got ${info.channels} bands`);
+    return { data, width: info.width, height: info.height, rgba: true };
+  }
   if (info.channels !== 1) throw new Error(`expected a one-band text mask, got ${info.channels} bands`);
   return { data, width: info.width, height: info.height };
 }
@@ -43,7 +59,14 @@ const cache = new Map<string, Promise<TextMask>>();
 
 /** For the short lines that repeat across cards (attributions, the quotation mark). */
 export function renderTextCached(spec: TextSpec): Promise<TextMask> {
-  const key = JSON.stringify([spec.markup, spec.face.file, spec.face.families, spec.size, spec.width]);
+  const key = JSON.stringify([
+    spec.markup,
+    spec.face.file,
+    spec.face.families,
+    spec.size,
+    spec.width,
+    hasEmoji(spec.markup) ? spec.colour : null,
+  ]);
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
