@@ -1,8 +1,13 @@
 /**
- * Card rendering throughput: our sharp renderer against satori + @resvg/resvg-js drawing the same
- * card, and against the encode floor (sharp encoding the card's background alone to PNG).
- * Our renderer (with the floor, interleaved so both see the same machine) and satori run in
- * separate child processes, so each peak RSS is its own.
+ * Card rendering throughput: testimony's renderer (sharp + Pango) against two peers drawing the same
+ * card: Skia (@napi-rs/canvas, encoded by sharp with the same PNG options; bench/render/skia.ts) and
+ * satori + @resvg/resvg-js; and against the encode floor (sharp encoding the card's background
+ * alone to PNG). testimony, Skia and the floor run interleaved in one child process, so the ratio
+ * that is the target (testimony ÷ Skia) compares like with like on a loaded machine; satori runs in
+ * a child of its own.
+ *
+ * Rows are formats × cases × cards in flight; a case is a named card source (RENDER_CASES: Latin and
+ * Arabic now), so a per-locale section is more entries in that list.
  *
  *   npx tsx bench/render.bench.ts [--reps 3] [--cards 20]
  */
@@ -20,16 +25,26 @@ import { renderCard } from "../src/render/card/card.render.js";
 import { parseColour } from "../src/render/card/colour.js";
 import { ENCODE_OPTIONS } from "../src/render/card/encode.js";
 import { layoutFor } from "../src/render/card/layout.js";
-import { BRAND, cardInput, LOGO_SVG, SCRIPTS, type Script, satoriCard } from "./render/cards.js";
+import { BRAND, LOGO_SVG, type RenderCase, SCRIPT_CASES, satoriCard } from "./render/cards.js";
+import { skiaPeer } from "./render/skia.js";
 
-type Engine = "sharp" | "satori+resvg" | "encode floor";
+/** The card sources the bench measures, in order; add a case here to get rows for it. */
+export const RENDER_CASES: RenderCase[] = [...SCRIPT_CASES];
+
+type Engine = "testimony" | "skia" | "satori+resvg" | "encode floor";
 export type RenderBenchRow = {
   engine: Engine;
   format: Format;
-  script: Script;
+  /** RenderCase name: "latin", "arabic", ... */
+  case: string;
   concurrency: 1 | 2;
   cardsPerSec: number;
   msPerCard: number;
+  /**
+   * CPU time of the whole process (every thread: libvips' and the JS thread) per card while this
+   * engine's batches ran: less sensitive to a loaded machine than wall time.
+   */
+  cpuMsPerCard: number;
   /** Peak RSS of the engine's whole child process, MiB. */
   peakRssMiB: number;
 };
@@ -54,30 +69,45 @@ async function timed(n: number, concurrency: number, job: (i: number) => Promise
   return performance.now() - start;
 }
 
-type Job = (format: Format, script: Script, i: number) => Promise<unknown>;
+type Job = (format: Format, c: RenderCase, i: number) => Promise<unknown>;
+const sizeKey = (format: Format, c: RenderCase, i: number) => `${format}/${c.name}/${i}`;
 
 /**
- * Per format, script and concurrency: a warm-up, then `reps` batches of `cardsPerRep` cards for
+ * Per format, case and concurrency: a warm-up, then `reps` batches of `cardsPerRep` cards for
  * each engine in turn, so engines measured in the same child share the machine's conditions.
+ * Engines run in the order given: a peer that needs testimony's fitted size comes after it.
  */
 async function measure(jobs: Partial<Record<Engine, Job>>, opts: Options): Promise<ChildResult["rows"]> {
   const rows: ChildResult["rows"] = [];
   const engines = Object.entries(jobs) as [Engine, Job][];
   for (const format of FORMAT_NAMES) {
-    for (const script of SCRIPTS) {
+    for (const c of RENDER_CASES) {
       for (const concurrency of [1, 2] as const) {
         const perRep = new Map<Engine, number[]>(engines.map(([engine]) => [engine, []]));
-        for (const [, job] of engines) await timed(4, concurrency, (i) => job(format, script, 100_000 + i));
+        const cpuPerRep = new Map<Engine, number[]>(engines.map(([engine]) => [engine, []]));
+        for (const [, job] of engines) await timed(4, concurrency, (i) => job(format, c, 100_000 + i));
         for (let rep = 0; rep < opts.reps; rep++) {
           const first = rep * opts.cardsPerRep;
           for (const [engine, job] of engines) {
-            const ms = await timed(opts.cardsPerRep, concurrency, (i) => job(format, script, first + i));
+            const cpu0 = process.cpuUsage();
+            const ms = await timed(opts.cardsPerRep, concurrency, (i) => job(format, c, first + i));
+            const cpu = process.cpuUsage(cpu0);
             perRep.get(engine)!.push(ms / opts.cardsPerRep);
+            cpuPerRep.get(engine)!.push((cpu.user + cpu.system) / 1000 / opts.cardsPerRep);
           }
         }
         for (const [engine, times] of perRep) {
           const msPerCard = median(times);
-          rows.push({ engine, format, script, concurrency, msPerCard, cardsPerSec: 1000 / msPerCard });
+          const cpuMsPerCard = median(cpuPerRep.get(engine)!);
+          rows.push({
+            engine,
+            format,
+            case: c.name,
+            concurrency,
+            msPerCard,
+            cardsPerSec: 1000 / msPerCard,
+            cpuMsPerCard,
+          });
         }
       }
     }
@@ -85,13 +115,18 @@ async function measure(jobs: Partial<Record<Engine, Job>>, opts: Options): Promi
   return rows;
 }
 
-/** Our renderer, and the encode floor measured alongside it: the card's background alone to PNG. */
-async function sharpChild(opts: Options, logoPng: Buffer): Promise<ChildResult> {
+/**
+ * Our renderer, Skia drawing the same card at our fitted quote size, and the encode floor (the
+ * card's background alone to PNG), interleaved in one process.
+ */
+async function testimonyChild(opts: Options, logoPng: Buffer): Promise<ChildResult> {
   const sizes: Record<string, number> = {};
-  const sharpJob: Job = async (format, script, i) => {
-    const card = await renderCard(cardInput(format, script, i, logoPng));
-    sizes[`${format}/${script}/${i}`] = card.fontSize;
+  const testimonyJob: Job = async (format, c, i) => {
+    const card = await renderCard(c.card(format, i, logoPng));
+    sizes[sizeKey(format, c, i)] = card.fontSize;
   };
+  const skia = await skiaPeer(logoPng);
+  const skiaJob: Job = (format, c, i) => skia(c.card(format, i, logoPng), sizes[sizeKey(format, c, i)] ?? 40);
   const floorJob: Job = async (format) => {
     const background = await baseLayer({
       layout: layoutFor(format),
@@ -104,7 +139,7 @@ async function sharpChild(opts: Options, logoPng: Buffer): Promise<ChildResult> 
       .png(ENCODE_OPTIONS.png)
       .toBuffer();
   };
-  const rows = await measure({ "encode floor": floorJob, sharp: sharpJob }, opts);
+  const rows = await measure({ "encode floor": floorJob, testimony: testimonyJob, skia: skiaJob }, opts);
   return { rows, sizes, peakRssMiB: 0 };
 }
 
@@ -133,9 +168,9 @@ async function satoriChild(
   let lanes = 0;
   const rows = await measure(
     {
-      "satori+resvg": async (format, script, i) => {
-        const input = cardInput(format, script, i, logoPng);
-        const size = sizes[`${format}/${script}/${i}`] ?? 40;
+      "satori+resvg": async (format, c, i) => {
+        const input = c.card(format, i, logoPng);
+        const size = sizes[sizeKey(format, c, i)] ?? 40;
         const svg = await satori(satoriCard(input, size, logo) as never, { ...FORMATS[format], fonts });
         const options = { fitTo: { mode: "original" as const }, font: { loadSystemFonts: false } };
         // Two lanes in flight: let resvg render off the main thread, its best case.
@@ -154,7 +189,15 @@ async function satoriChild(
 
 // ---- parent: one child process per engine, then the report ----
 
-type Machine = { cpu: string; cores: number; node: string; sharp: string; libvips: string; date: string };
+type Machine = {
+  cpu: string;
+  cores: number;
+  node: string;
+  sharp: string;
+  libvips: string;
+  date: string;
+  loadAverage: string;
+};
 type ChildRequest = { engine: Engine; opts: Options; logoPng: string; sizes: Record<string, number> };
 const THIS_FILE = fileURLToPath(import.meta.url);
 
@@ -179,8 +222,8 @@ function runChild(request: ChildRequest): Promise<ChildResult> {
 async function childMain(request: ChildRequest): Promise<void> {
   const logoPng = Buffer.from(request.logoPng, "base64");
   const result =
-    request.engine === "sharp"
-      ? await sharpChild(request.opts, logoPng)
+    request.engine === "testimony"
+      ? await testimonyChild(request.opts, logoPng)
       : await satoriChild(request.opts, logoPng, request.sizes);
   result.peakRssMiB = process.resourceUsage().maxRSS / 1024;
   process.send!(result, () => process.exit(0));
@@ -190,14 +233,18 @@ export async function runRenderBench(
   options: { reps?: number; cardsPerRep?: number } = {},
 ): Promise<{ rows: RenderBenchRow[]; markdown: string; machine: Machine; options: Options }> {
   const opts = { reps: Math.max(3, options.reps ?? 3), cardsPerRep: options.cardsPerRep ?? 20 };
+  const loadAverage = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   const logoPng = (await normaliseBrandImage(Buffer.from(LOGO_SVG))).toString("base64");
   const rows: RenderBenchRow[] = [];
   let sizes: Record<string, number> = {};
   const peaks: Partial<Record<Engine, number>> = {};
-  // The sharp child also measures the encode floor, interleaved with the cards.
-  for (const engine of ["sharp", "satori+resvg"] as const) {
+  // The testimony child also measures Skia and the encode floor, interleaved with its cards.
+  for (const engine of ["testimony", "satori+resvg"] as const) {
     const result = await runChild({ engine, opts, logoPng, sizes });
-    if (engine === "sharp") sizes = result.sizes;
+    if (engine === "testimony") sizes = result.sizes;
     peaks[engine] = result.peakRssMiB;
     rows.push(...result.rows.map((r) => ({ ...r, peakRssMiB: result.peakRssMiB })));
   }
@@ -208,9 +255,13 @@ export async function runRenderBench(
     sharp: sharp.versions.sharp ?? "?",
     libvips: sharp.versions.vips,
     date: new Date().toISOString(),
+    loadAverage,
   };
   return { rows, markdown: toMarkdown(rows, peaks, machine, opts), machine, options: opts };
 }
+
+/** testimony ÷ Skia speed at or above this, per format and case, is the target. */
+export const SKIA_TARGET = 1.0;
 
 function toMarkdown(
   rows: RenderBenchRow[],
@@ -221,32 +272,41 @@ function toMarkdown(
   const find = (engine: Engine, r: RenderBenchRow) =>
     rows.find(
       (x) =>
-        x.engine === engine &&
-        x.format === r.format &&
-        x.script === r.script &&
-        x.concurrency === r.concurrency,
+        x.engine === engine && x.format === r.format && x.case === r.case && x.concurrency === r.concurrency,
     )!;
   const f1 = (n: number) => n.toFixed(1);
+  const x2 = (n: number) => `${n.toFixed(2)}×`;
   const lines = [
     "## Card rendering",
     "",
-    `${m.cpu}, ${m.cores} cores, Node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ${m.date}.`,
-    `Median of ${o.reps} repetitions of ${o.cardsPerRep} cards after a warm-up; every card has its own quote; PNG (level ${ENCODE_OPTIONS.png.compressionLevel}).`,
+    `${m.cpu}, ${m.cores} cores, Node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ${m.date}; load average at the start ${m.loadAverage}.`,
+    `Median of ${o.reps} repetitions of ${o.cardsPerRep} cards after a warm-up; every card has its own quote; PNG (level ${ENCODE_OPTIONS.png.compressionLevel}). testimony, Skia and the encode floor run interleaved in one process; Skia draws each card at testimony's fitted quote size and sharp encodes it with the same options; satori + resvg runs in a process of its own.`,
     "",
-    "| format | script | in flight | sharp cards/s | ms/card | satori+resvg cards/s | encode floor cards/s | sharp ÷ satori (speed) | sharp ÷ floor (time) |",
-    "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    "| format | script | in flight | testimony cards/s | ms/card | Skia cards/s | satori+resvg cards/s | encode floor cards/s | testimony ÷ Skia | testimony ÷ satori | testimony ÷ floor (time) | CPU ms/card testimony / Skia / satori |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const r of rows.filter((x) => x.engine === "sharp")) {
+  const missed: string[] = [];
+  for (const r of rows.filter((x) => x.engine === "testimony")) {
+    const skia = find("skia", r);
     const satori = find("satori+resvg", r);
     const floor = find("encode floor", r);
+    const vsSkia = r.cardsPerSec / skia.cardsPerSec;
+    if (vsSkia < SKIA_TARGET)
+      missed.push(`${r.format}/${r.case} at ${r.concurrency} in flight (${x2(vsSkia)})`);
     lines.push(
-      `| ${r.format} | ${r.script} | ${r.concurrency} | ${f1(r.cardsPerSec)} | ${f1(r.msPerCard)} | ${f1(satori.cardsPerSec)} | ${f1(floor.cardsPerSec)} | ${(r.cardsPerSec / satori.cardsPerSec).toFixed(2)}× | ${(r.msPerCard / floor.msPerCard).toFixed(2)}× |`,
+      `| ${r.format} | ${r.case} | ${r.concurrency} | ${f1(r.cardsPerSec)} | ${f1(r.msPerCard)} | ${f1(skia.cardsPerSec)} | ${f1(satori.cardsPerSec)} | ${f1(floor.cardsPerSec)} | ${x2(vsSkia)} | ${x2(r.cardsPerSec / satori.cardsPerSec)} | ${x2(r.msPerCard / floor.msPerCard)} | ${f1(r.cpuMsPerCard)} / ${f1(skia.cpuMsPerCard)} / ${f1(satori.cpuMsPerCard)} |`,
     );
   }
   const peak = (e: Engine) => `${e} ${Math.round(peaks[e] ?? 0)} MiB`;
   lines.push(
     "",
-    `Peak RSS per engine process: ${peak("sharp")} (the encode floor ran in the same process, interleaved), ${peak("satori+resvg")}.`,
+    missed.length === 0
+      ? `testimony ÷ Skia ≥ ${SKIA_TARGET.toFixed(1)}× in every row: **met**.`
+      : `testimony ÷ Skia ≥ ${SKIA_TARGET.toFixed(1)}×: **missed** in ${missed.join(", ")}.`,
+    "",
+    "CPU ms/card is the CPU time of the engine's whole process (all threads) while its batches ran, divided by the cards: on a loaded machine it moves much less than wall time.",
+    "",
+    `Peak RSS per process: ${peak("testimony")} (Skia and the encode floor ran in the same process, interleaved), ${peak("satori+resvg")}.`,
     "",
   );
   return lines.join("\n");

@@ -33,12 +33,40 @@ function summary(r: BenchReport): string[] {
   if (r.render) {
     const at2 = (engine: string) =>
       r.render!.rows.filter((x) => x.engine === engine && x.concurrency === 2).map((x) => x.cardsPerSec);
-    const sharp = at2("sharp");
+    const testimony = at2("testimony");
+    const skia = at2("skia");
     const satori = at2("satori+resvg");
     rows.push(
-      ["render", "sharp cards/s, 2 in flight (mean of 4 formats × 2 scripts)", f1(mean(sharp)), "", ""],
+      [
+        "render",
+        "testimony cards/s, 2 in flight (mean of 4 formats × 2 scripts)",
+        f1(mean(testimony)),
+        "",
+        "",
+      ],
+      ["render", "Skia (@napi-rs/canvas) + sharp encode cards/s, same cards", f1(mean(skia)), "", ""],
       ["render", "satori + resvg cards/s, same cards", f1(mean(satori)), "", ""],
     );
+    const vsSkia = r.render.rows
+      .filter((x) => x.engine === "testimony")
+      .map((t) => {
+        const k = r.render!.rows.find(
+          (x) =>
+            x.engine === "skia" &&
+            x.format === t.format &&
+            x.case === t.case &&
+            x.concurrency === t.concurrency,
+        );
+        return k ? t.cardsPerSec / k.cardsPerSec : Number.NaN;
+      });
+    const lowest = Math.min(...vsSkia);
+    rows.push([
+      "render",
+      "testimony ÷ Skia, lowest of formats × scripts × in flight",
+      `${f2(lowest)}×`,
+      "≥ 1.0× in every row",
+      yesNo(lowest >= 1),
+    ]);
   }
   if (r.e2e) {
     const m = r.e2e.median;

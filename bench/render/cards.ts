@@ -33,6 +33,16 @@ const HASHTAGS = ["#WhyTheyLeft", "#DefectorVoices"];
 export const BRAND = { background: { from: "#13294b", to: "#0a1730" }, text: "#ffffff", accent: "#f2c14e" };
 export const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="96" fill="#f2c14e"/><path d="M60 70h80v16H60zM60 100h80v16H60zM60 130h50v16H60z" fill="#13294b"/></svg>`;
 
+/**
+ * One row group of the render bench: a name and the card it draws for index `i` (its own quote per
+ * card). The bench loops over a list of these, so a per-locale case is one more entry.
+ */
+export type RenderCase = { name: string; card: (format: Format, i: number, logoPng: Buffer) => CardInput };
+export const SCRIPT_CASES: RenderCase[] = SCRIPTS.map((script) => ({
+  name: script,
+  card: (format, i, logoPng) => cardInput(format, script, i, logoPng),
+}));
+
 /** Every card gets its own quote (1 to 7 sentences, rotated), as a campaign's cards do. */
 function quoteFor(script: Script, i: number): string {
   const pool = SENTENCES[script];
