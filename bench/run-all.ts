@@ -6,7 +6,7 @@
  *   npx tsx bench/run-all.ts --only e2e,queue --reps 3 --quotes 200
  *                                          partial or smaller run → bench/results/pipeline.{md,json}
  *
- * Sections: render, e2e, export, scale, queue, reads (--read-sizes 1000,10000,100000).
+ * Sections: render, e2e, export, scale (--processes 1,2,4,8), queue, reads (--read-sizes 1000,10000,100000).
  * Progress goes to stderr; the table to stdout.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -21,7 +21,7 @@ import { killAllChildren } from "./pipeline/processes.js";
 import { runQueueBench } from "./pipeline/queue-overhead.js";
 import { runReads } from "./pipeline/reads.js";
 import { type BenchReport, toMarkdown } from "./pipeline/report.js";
-import { runScale } from "./pipeline/scale.js";
+import { parseProcessCounts, runScale } from "./pipeline/scale.js";
 import { progress } from "./pipeline/stats.js";
 import { disposeAllWorlds, newRunId, newRunRoot, REDIS_URL } from "./pipeline/world.js";
 import { runRenderBench } from "./render.bench.js";
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     quotes: { type: "string", default: "500" },
     "scale-quotes": { type: "string", default: "250" },
+    processes: { type: "string", default: "1,2" },
     "export-sizes": { type: "string", default: "1000,4000" },
     "queue-jobs": { type: "string", default: "20000" },
     "read-sizes": { type: "string", default: "1000,10000,100000" },
@@ -49,6 +50,7 @@ const reps = Math.max(3, Number(values.reps));
 const quotes = Number(values.quotes);
 if (quotes * 4 < 500) throw new Error("--quotes must give at least 500 cards per repetition (125 quotes)");
 const scaleQuotes = Number(values["scale-quotes"]);
+const scaleProcesses = parseProcessCounts(values.processes!);
 const exportSizes = values["export-sizes"]!.split(",").map(Number);
 const queueJobs = Number(values["queue-jobs"]);
 const readSizes = values["read-sizes"]!.split(",").map(Number);
@@ -57,6 +59,7 @@ const full =
   only.length === SECTIONS.length &&
   quotes === 500 &&
   scaleQuotes === 250 &&
+  values.processes === "1,2" &&
   values["export-sizes"] === "1000,4000" &&
   queueJobs === 20000 &&
   values["read-sizes"] === "1000,10000,100000" &&
@@ -95,7 +98,9 @@ progress(`run ${runId}: sections ${only.join(", ")}; temporary files under ${run
 try {
   await mkdir(runRoot, { recursive: true });
   if (only.includes("render")) {
-    progress("render: bench/render.bench.ts (sharp, encode floor, satori + resvg; a child process each)");
+    progress(
+      "render: bench/render.bench.ts (testimony, Skia, encode floor; satori + resvg in a child of its own)",
+    );
     const r = await runRenderBench({ reps });
     report.render = { rows: r.rows, markdown: r.markdown };
   }
@@ -106,7 +111,12 @@ try {
     report.export = await runExportBench(run, { sizes: exportSizes, reps });
   }
   if (only.includes("scale")) {
-    report.scale = await runScale(run, { quotes: scaleQuotes, reps, warmQuotes: 25 });
+    report.scale = await runScale(run, {
+      quotes: scaleQuotes,
+      reps,
+      warmQuotes: 25,
+      processes: scaleProcesses,
+    });
   }
   if (only.includes("reads")) {
     report.reads = await runReads(run, { sizes: readSizes, requests: readRequests, concurrency: 4 });

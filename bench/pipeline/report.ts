@@ -144,11 +144,11 @@ function summary(r: BenchReport): string[] {
     );
   }
   if (r.scale) {
-    const [one, two] = r.scale.configs;
+    const configs = r.scale.configs;
     rows.push([
       "scale",
-      "render cards/s, 1 → 2 worker processes (2 in flight each)",
-      `${f1(one?.medianCardsPerSec ?? Number.NaN)} → ${f1(two?.medianCardsPerSec ?? Number.NaN)} (×${f2(r.scale.speedup)})`,
+      `render cards/s by worker processes ${configs.map((c) => c.processes).join(" → ")} (${r.scale.concurrency} in flight each; efficiency against linear)`,
+      configs.map((c) => `${f1(c.medianCardsPerSec)} (${f0(c.efficiency * 100)} %)`).join(" → "),
       "",
       "",
     ]);
@@ -245,16 +245,27 @@ function exportSection(x: ExportResult, reps: number): string[] {
 }
 
 function scaleSection(s: ScaleResult, reps: number): string[] {
+  const cores = s.cores ?? 2;
+  const last = s.configs.at(-1)!;
   return [
     "## Scale",
     "",
-    `The same job set (${f0(s.cardsPerRep)} cards: quotes × 4 formats, a fresh campaign per repetition) queued with queueCampaign, rendered by \`testimony work --concurrency 2\` processes on the same Redis; time from queueing to the last output in review. Median of ${reps}.`,
+    `The same job set (${f0(s.cardsPerRep)} cards: quotes × 4 formats, a fresh campaign per repetition) queued with queueCampaign, rendered by N \`testimony work --concurrency ${s.concurrency ?? 2}\` processes on the same Redis; time from queueing to the last output in review. Efficiency is cards/s ÷ (N × cards/s of one process); CPU share is the workers' CPU time ÷ (${cores} cores × wall time). Median of ${reps}.`,
     "",
-    "| worker processes | cards/s | worker CPU ms/card |",
-    "|---:|---:|---:|",
-    ...s.configs.map((c) => `| ${c.processes} | ${f1(c.medianCardsPerSec)} | ${f1(c.medianCpuMsPerCard)} |`),
+    "| worker processes | cards/s | efficiency vs linear | worker CPU ms/card | workers' CPU share of the machine |",
+    "|---:|---:|---:|---:|---:|",
+    ...s.configs.map(
+      (c) =>
+        `| ${c.processes} | ${f1(c.medianCardsPerSec)} | ${f0((c.efficiency ?? Number.NaN) * 100)} % | ${f1(c.medianCpuMsPerCard)} | ${f0((c.medianCpuShare ?? Number.NaN) * 100)} % |`,
+    ),
     "",
-    `Two processes ÷ one: ×${f2(s.speedup)}.`,
+    `${last.processes} processes ÷ one: ×${f2(s.speedup)}.`,
+    ...(s.configs.some((c) => c.processes * (s.concurrency ?? 2) > cores)
+      ? [
+          "",
+          `This machine has ${cores} cores and every process renders up to ${s.concurrency ?? 2} cards at once (libvips adds threads of its own): counts whose processes × in-flight cards exceed the cores are CPU-bound, so their efficiency measures the machine's cores, not the queue or Redis. Scale-out beyond that needs a machine with more cores.`,
+        ]
+      : []),
     "",
   ];
 }

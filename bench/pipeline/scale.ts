@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { queueCampaign } from "../../src/app/queue.service.js";
 import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
@@ -8,14 +9,42 @@ import { waitRendered } from "./rendered.js";
 import { median, now, progress, until } from "./stats.js";
 import { openWorld, type World } from "./world.js";
 
-export type ScaleRep = { cards: number; seconds: number; cardsPerSec: number; workerCpuMsPerCard: number };
+export type ScaleRep = {
+  cards: number;
+  seconds: number;
+  cardsPerSec: number;
+  workerCpuMsPerCard: number;
+  /** The workers' CPU seconds ÷ (cores × wall seconds): near 1, the machine had no CPU to spare. */
+  cpuShare: number;
+};
 export type ScaleConfig = {
   processes: number;
   reps: ScaleRep[];
   medianCardsPerSec: number;
   medianCpuMsPerCard: number;
+  medianCpuShare: number;
+  /** cards/s ÷ (processes × cards/s of one process): 1 is linear scaling. */
+  efficiency: number;
 };
-export type ScaleResult = { cardsPerRep: number; configs: ScaleConfig[]; speedup: number };
+export type ScaleResult = {
+  cardsPerRep: number;
+  cores: number;
+  /** Render jobs each `testimony work` process takes at once. */
+  concurrency: number;
+  configs: ScaleConfig[];
+  /** Throughput of the largest count ÷ one process. */
+  speedup: number;
+};
+
+const CONCURRENCY = 2;
+
+/** "1,2,4,8" → [1, 2, 4, 8]; 1 is always measured, as the base of the efficiency. */
+export function parseProcessCounts(list: string): number[] {
+  const counts = list.split(",").map((x) => Number(x.trim()));
+  const bad = counts.find((n) => !Number.isInteger(n) || n < 1 || n > 64);
+  if (bad !== undefined) throw new Error(`--processes: ${JSON.stringify(list)} must be whole numbers 1..64`);
+  return [...new Set([1, ...counts])].sort((a, b) => a - b);
+}
 
 async function scaleRep(
   world: World,
@@ -34,17 +63,25 @@ async function scaleRep(
   const cpu1 = await Promise.all(workers.map((w) => cpuSeconds(w.pid)));
   const cpu = cpu1.reduce((a, c, i) => a + c - cpu0[i]!, 0);
   const cards = q.outputIds.length;
-  return { cards, seconds, cardsPerSec: cards / seconds, workerCpuMsPerCard: (cpu / cards) * 1000 };
+  return {
+    cards,
+    seconds,
+    cardsPerSec: cards / seconds,
+    workerCpuMsPerCard: (cpu / cards) * 1000,
+    cpuShare: cpu / (os.cpus().length * seconds),
+  };
 }
 
 /**
- * Render throughput of one `testimony work --concurrency 2` process, then of two, on the same Redis
- * and the same job set (same quotes × 4 formats, a fresh campaign per repetition).
+ * Render throughput of N `testimony work --concurrency 2` processes for each N in `processes`
+ * (ascending, 1 first), on the same Redis and the same job set (same quotes × 4 formats, a fresh
+ * campaign per repetition), and its efficiency against linear scaling from one process.
  */
 export async function runScale(
   run: { runId: string; runRoot: string },
-  opts: { quotes: number; reps: number; warmQuotes: number },
+  opts: { quotes: number; reps: number; warmQuotes: number; processes?: number[] },
 ): Promise<ScaleResult> {
+  const counts = parseProcessCounts((opts.processes ?? [1, 2]).join(","));
   const world = await openWorld(run.runId, run.runRoot, "scale");
   const queues = createQueues(world.redis, world.store.keys);
   const workers: NodeChild[] = [];
@@ -53,15 +90,15 @@ export async function runScale(
     const templateVersion = loadTextTemplates().version;
     const quoteIds = seeded.quotes.map((q) => q.id);
     const configs: ScaleConfig[] = [];
-    for (const processes of [1, 2]) {
+    for (const processes of counts) {
       while (workers.length < processes) {
         const log = path.join(world.root, `work-${workers.length + 1}.log`);
-        workers.push(spawnCli(["work", "--concurrency", "2"], world.env(), log));
+        workers.push(spawnCli(["work", "--concurrency", String(CONCURRENCY)], world.env(), log));
       }
       await until(
         `${processes} render worker process(es)`,
         async () => (await queues.render.getWorkersCount()) >= processes,
-        90_000,
+        60_000 + 20_000 * processes,
         200,
       );
       progress(`scale: ${processes} process(es), warm-up`);
@@ -88,17 +125,23 @@ export async function runScale(
           `scale: ${processes} process(es) rep ${r + 1}/${opts.reps}: ${rep.cards} cards, ${rep.cardsPerSec.toFixed(1)} cards/s`,
         );
       }
+      const medianCardsPerSec = median(reps.map((r) => r.cardsPerSec));
+      const one = configs[0]?.medianCardsPerSec ?? medianCardsPerSec;
       configs.push({
         processes,
         reps,
-        medianCardsPerSec: median(reps.map((r) => r.cardsPerSec)),
+        medianCardsPerSec,
         medianCpuMsPerCard: median(reps.map((r) => r.workerCpuMsPerCard)),
+        medianCpuShare: median(reps.map((r) => r.cpuShare)),
+        efficiency: medianCardsPerSec / (processes * one),
       });
     }
     return {
       cardsPerRep: opts.quotes * 4,
+      cores: os.cpus().length,
+      concurrency: CONCURRENCY,
       configs,
-      speedup: configs[1]!.medianCardsPerSec / configs[0]!.medianCardsPerSec,
+      speedup: configs.at(-1)!.medianCardsPerSec / configs[0]!.medianCardsPerSec,
     };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
