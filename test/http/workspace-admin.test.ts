@@ -216,3 +216,96 @@ describe("private fields: an audited reveal for admins only", () => {
     expect((await post("/workspace/speakers/nobody/reveal", admin, withCsrf(admin))).status).toBe(404);
   });
 });
+
+describe("users page: admins only, the same use cases as `testimony users`", () => {
+  it("staff and reviewers get 403 on the page and every form; strangers are sent to sign in", async () => {
+    expect((await get("/workspace/users")).status).toBe(303);
+    for (const s of [staff, reviewer]) {
+      expect((await get("/workspace/users", s)).status).toBe(403);
+      expect((await get("/workspace/users/wa-staff/revoke", s)).status).toBe(403);
+      const refused = [
+        await post("/workspace/users", s, withCsrf(s, { name: "sneaky", roles: "admin" })),
+        await post("/workspace/users/wa-staff/token", s, withCsrf(s)),
+        await post("/workspace/users/wa-admin/revoke", s, withCsrf(s)),
+      ];
+      expect(refused.map((r) => r.status)).toEqual([403, 403, 403]);
+    }
+    expect(await h.store.users.get("sneaky")).toBeUndefined();
+    expect((await h.store.users.get("wa-admin"))!.value.revokedAt).toBeUndefined();
+    expect((await get("/workspace/speakers", staff)).status).toBe(200);
+  });
+
+  it("lists users with roles; adds one and shows its token once; the token works; field errors shown", async () => {
+    const page = await get("/workspace/users", admin);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/<th scope="row">wa-staff<\/th>\s*<td>staff<\/td>/);
+    expect(html).toContain('href="/workspace/users"');
+    expect(html).not.toContain("tokenHash");
+    expect((await post("/workspace/users", admin, { name: "x1", roles: "staff" })).status).toBe(403);
+
+    const added = await post(
+      "/workspace/users",
+      admin,
+      withCsrf(admin, { name: "New-Person", roles: "reviewer" }),
+    );
+    expect(added.status).toBe(200);
+    expect(added.headers.get("cache-control")).toBe("no-store");
+    const token = /id="token" class="token" readonly value="(tm_[^"]+)"/.exec(await added.text())![1]!;
+    expect((await h.store.users.get("new-person"))!.value.roles).toEqual(["reviewer"]);
+    const me = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await me.json()) as { id: string }).id).toBe("new-person");
+    // Shown once: the list never shows it again.
+    expect(await (await get("/workspace/users", admin)).text()).not.toContain(token);
+
+    const noRole = await post("/workspace/users", admin, withCsrf(admin, { name: "norole" }));
+    expect(noRole.status).toBe(400);
+    expect(await noRole.text()).toContain("choose at least one role");
+    const bad = await post(
+      "/workspace/users",
+      admin,
+      withCsrf(admin, { name: "<b>x y</b>", roles: "staff" }),
+    );
+    expect(bad.status).toBe(400);
+    const badHtml = await bad.text();
+    expect(badHtml).toContain('aria-invalid="true"');
+    expect(badHtml).toContain('value="&lt;b&gt;x y&lt;/b&gt;"');
+    expect(badHtml).not.toContain("<b>x y</b>");
+    const dup = await post(
+      "/workspace/users",
+      admin,
+      withCsrf(admin, { name: "new-person", roles: "staff" }),
+    );
+    expect(dup.status).toBe(409);
+    expect(await dup.text()).toContain("exists already");
+    const audit = await h.store.audit.list({ entity: "new-person" });
+    expect(audit.map((a) => [a.action, a.actor, a.to])).toEqual([["user.added", "wa-admin", "reviewer"]]);
+  });
+
+  it("issues a new token (the old one stops working) and revokes after a confirmation", async () => {
+    const { token: old } = await makeUser(h, "wa-rotate", ["staff"]);
+    const issued = await post("/workspace/users/wa-rotate/token", admin, withCsrf(admin));
+    expect(issued.status).toBe(200);
+    const fresh = /id="token" class="token" readonly value="(tm_[^"]+)"/.exec(await issued.text())![1]!;
+    const me = (t: string) => fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await me(old)).status).toBe(401);
+    expect((await me(fresh)).status).toBe(200);
+
+    const victim = await signIn(fresh);
+    const confirm = await get("/workspace/users/wa-rotate/revoke", admin);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain('action="/workspace/users/wa-rotate/revoke"');
+    expect((await h.store.users.get("wa-rotate"))!.value.revokedAt).toBeUndefined();
+    expect((await post("/workspace/users/wa-rotate/revoke", admin, {})).status).toBe(403);
+    const done = await post("/workspace/users/wa-rotate/revoke", admin, withCsrf(admin));
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe("/workspace/users?done=revoked&user=wa-rotate");
+    expect((await h.store.users.get("wa-rotate"))!.value.revokedAt).toBeDefined();
+    expect((await me(fresh)).status).toBe(401);
+    expect((await get("/workspace/speakers", victim)).status).not.toBe(200);
+    const list = await (await get("/workspace/users?done=revoked&user=wa-rotate", admin)).text();
+    expect(list).toContain("wa-rotate: revoked");
+    expect((await post("/workspace/users/nobody/token", admin, withCsrf(admin))).status).toBe(404);
+    expect((await post("/workspace/users/wa-rotate/token", admin, withCsrf(admin))).status).toBe(409);
+  });
+});

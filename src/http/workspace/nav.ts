@@ -10,6 +10,7 @@ export const NAV_ITEMS: { href: string; labelKey: string; permission: Permission
   { href: "/workspace/campaigns", labelKey: "nav.campaigns", permission: "campaigns:write" },
   { href: "/review", labelKey: "nav.review", permission: "read" },
   { href: "/workspace/audit", labelKey: "nav.audit", permission: "read" },
+  { href: "/workspace/users", labelKey: "nav.users", permission: "users:admin" },
   { href: "/admin/queues", labelKey: "nav.queues", permission: "users:admin" },
 ];
 

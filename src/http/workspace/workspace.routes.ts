@@ -9,12 +9,14 @@ import { workspaceDropsRoutes } from "./drops.routes.js";
 import { workspaceProgressRoutes } from "./progress.routes.js";
 import { workspaceQuoteRoutes } from "./quotes.routes.js";
 import { workspaceSpeakerRoutes } from "./speakers.routes.js";
+import { workspaceUserRoutes } from "./users.routes.js";
 
 /** The staff workspace: server-rendered pages in the review page's session, with the API's permissions. */
 export function workspaceRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pages) {
   workspaceAssetRoutes(app);
   workspaceQuoteRoutes(app, deps, pages);
   workspaceSpeakerRoutes(app, deps, pages);
+  workspaceUserRoutes(app, deps, pages);
   workspaceCampaignRoutes(app, deps, pages);
   workspaceProgressRoutes(app, deps, pages);
   workspaceDropsRoutes(app, deps, pages);
