@@ -55,3 +55,30 @@ export async function coverage(store: Store, campaignId: string): Promise<Covera
   }
   return { campaignId, narratives: c.narratives, locales: c.locales, formats: c.formats, cells };
 }
+
+/** Legend printed under the text report. */
+export const COVERAGE_LEGEND =
+  "Each locale column: vetted quotes/approved outputs/exported outputs; EMPTY: none of the three.";
+
+/**
+ * The report as a table: a row per narrative × format and a column per campaign locale (en, ar, fr,
+ * de, ru, tr, in the campaign's order), so a language a campaign lacks material in reads down one
+ * column. Each cell is "vetted/approved/exported", or EMPTY.
+ */
+export function coverageTable(c: Coverage): { headers: string[]; rows: string[][] } {
+  const at = new Map(c.cells.map((x) => [`${x.narrative}|${x.format}|${x.locale}`, x]));
+  const rows: string[][] = [];
+  for (const narrative of c.narratives) {
+    for (const format of c.formats) {
+      rows.push([
+        narrative,
+        format,
+        ...c.locales.map((locale) => {
+          const x = at.get(`${narrative}|${format}|${locale}`);
+          return !x || x.empty ? "EMPTY" : `${x.vettedQuotes}/${x.approved}/${x.exported}`;
+        }),
+      ]);
+    }
+  }
+  return { headers: ["NARRATIVE", "FORMAT", ...c.locales], rows };
+}

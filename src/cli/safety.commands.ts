@@ -91,26 +91,14 @@ export function registerSafetyCommands(program: Command, ctx: CliContext) {
   report
     .command("coverage <campaign>")
     .description(
-      "vetted quotes, approved and exported outputs by narrative × locale × format; empty cells marked",
+      "vetted quotes, approved and exported outputs by narrative × format, a column per campaign locale; empty cells marked",
     )
     .option("--json", "print JSON")
     .action(async (campaign: string, o: { json?: boolean }) => {
-      const { coverage } = await import("../app/coverage.service.js");
+      const { coverage, coverageTable, COVERAGE_LEGEND } = await import("../app/coverage.service.js");
       const c = await coverage(await ctx.store(), campaign);
       if (o.json) return ctx.json(c);
-      ctx.print(
-        table(
-          ["NARRATIVE", "LOCALE", "FORMAT", "VETTED QUOTES", "APPROVED", "EXPORTED", ""],
-          c.cells.map((x) => [
-            x.narrative,
-            x.locale,
-            x.format,
-            String(x.vettedQuotes),
-            String(x.approved),
-            String(x.exported),
-            x.empty ? "EMPTY" : "",
-          ]),
-        ),
-      );
+      const { headers, rows } = coverageTable(c);
+      ctx.print(`${table(headers, rows)}\n${COVERAGE_LEGEND}`);
     });
 }

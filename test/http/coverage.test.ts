@@ -48,7 +48,10 @@ describe("narrative coverage", () => {
       "corruption/en/story",
     ]);
     const table = await cli(h.prefix, ["report", "coverage", "camp-a"]);
-    expect(table.out.split("\n").filter((l) => l.endsWith("EMPTY"))).toHaveLength(14);
+    // A column per campaign locale; a row per narrative × format.
+    expect(table.out.split("\n")[0]).toMatch(/^NARRATIVE\s+FORMAT\s+en\s+ar$/);
+    expect(table.out).toMatch(/^corruption\s+square\s+1\/1\/0\s+EMPTY$/m);
+    expect(table.out.split(/\s+/).filter((w) => w === "EMPTY")).toHaveLength(14);
   });
 
   it("the review page shows the panel with the empty cells marked", async () => {
