@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId } from "../domain/bundle.js";
 import { AppError, notFound } from "../domain/errors.js";
@@ -7,16 +6,19 @@ import type { BlobStore } from "../storage/index.js";
 import { createExportLeaseStore } from "../store/export-lease.store.js";
 import type { Store } from "../store/store.js";
 import { type DeliverQueue, enqueueBundleDeliveries } from "./deliver.service.js";
-import { exists, type FailedAtExport, passRedactionGate, writeBundleFolder } from "./export/bundle-folder.js";
+import { exists, type FailedAtExport, writeBundleFolder } from "./export/bundle-folder.js";
 import { holdLease, newOwner, takeLease } from "./export/lease.js";
+import { readWrittenManifest } from "./export/manifest-file.js";
 import { markExported } from "./export/mark-exported.js";
+import { type BatchStep, EXPORT_BATCH, type Paging } from "./export/pages.js";
 import { publishBundle } from "./export/publish.js";
 import { type Recovered, recoverUnfinished, releaseBundle } from "./export/recover.js";
-import { markMissedDrops, reserve } from "./export/reserve.js";
+import { finishReservation, markMissedDrops, reserve } from "./export/reserve.js";
 import { retryOnConflict } from "./retry.js";
 import { expireConsents } from "./safety.service.js";
 
-export type ExportStep = "reserved" | "written" | "renamed";
+/** The crash-safe steps, and the points between two batches of one (`BatchStep`). */
+export type ExportStep = "reserved" | "written" | "renamed" | BatchStep;
 export type ExportDeps = {
   store: Store;
   dataDir: string;
@@ -24,6 +26,8 @@ export type ExportDeps = {
   log: Logger;
   /** Called after each crash-safe step; the crash drills kill the process here. */
   afterStep?: (step: ExportStep) => Promise<void> | void;
+  /** Outputs per read and per commit while reserving, writing, marking and releasing (default 256). */
+  batch?: number;
   /** How long a reservation outlives its exporter without renewal (default 30 s; renewed every third). */
   leaseMs?: number;
   /** Where cards and texts are read from (createStorage); without it, files under dataDir. */
@@ -51,11 +55,14 @@ const DEFAULT_LEASE_MS = 30_000;
 /**
  * One drop of one campaign for one slot. First, every unfinished bundle of the campaign is completed
  * (its folder is in place) or released (its outputs become eligible again), unless a live exporter holds
- * it. Then, crash-safe in three steps: (1) reserve the chosen outputs in a `writing` bundle record that
- * names its owner, with a lease the owner renews while writing, (2) write zip + manifest into a temporary
- * folder and rename it into place, (3) mark the outputs exported and the bundle complete in one atomic
- * commit. A rerun of the same slot resumes from whichever step it finds done; an output is never in two
- * bundles. A drop whose every output fails the check at export, with no takedown, writes nothing.
+ * it. Then, crash-safe in three steps: (1) reserve the chosen outputs: a `writing` bundle record that
+ * lists them and names its owner, with a lease the owner renews while writing, then the outputs
+ * themselves a batch at a time, (2) write zip + manifest into a temporary folder, a page of outputs at
+ * a time, and rename it into place, (3) mark the outputs exported a batch at a time, then the bundle
+ * complete. A rerun of the same slot resumes from whichever step it finds done (finishing a
+ * reservation cut short between batches); an output is never in two bundles. Memory does not grow
+ * with the drop: only output ids are held for the whole drop, records a batch (`deps.batch`) at a time.
+ * A drop whose every output fails the check at export, with no takedown, writes nothing.
  */
 export async function exportSlot(
   deps: ExportDeps,
@@ -72,11 +79,13 @@ export async function exportSlot(
   const leases = createExportLeaseStore(store.redis, store.keys);
   const report: ExportReport = { recovered: [], heldBack: [], failedAtExport: [] };
 
+  const paging = pagingOf(deps);
   const { recovered } = await recoverUnfinished({ ...deps, log }, campaign.id, opts.slot, {
     owner,
     leaseMs,
     actor: opts.actor,
     leases,
+    paging,
   });
   report.recovered = recovered;
 
@@ -89,14 +98,21 @@ export async function exportSlot(
     return { status: "already-complete", bundle: record.value, ...report };
   }
   await expireConsents(store, now);
+  // Resuming a reservation an earlier run of this slot made (it may have died between two batches).
+  let resumed = Boolean(record && record.value.status === "writing");
   if (!record || record.value.status === "released") {
     await markMissedDrops(store, campaign.id, opts.slot, now);
     const reserved = await retryOnConflict(
       () =>
-        reserve(store, campaign.id, opts.slot, opts.actor, now, {
-          id: owner,
-          lease: leases.setOp(id, owner, leaseMs),
-        }),
+        reserve(
+          store,
+          campaign.id,
+          opts.slot,
+          opts.actor,
+          now,
+          { id: owner, lease: leases.setOp(id, owner, leaseMs) },
+          paging,
+        ),
       { tries: 10 },
     );
     report.heldBack = reserved.heldBack;
@@ -105,7 +121,8 @@ export async function exportSlot(
       return { status: "empty", bundleId: id, ...report };
     }
     record = reserved.record;
-    if (record.value.owner !== owner) {
+    resumed = record.value.owner !== owner;
+    if (resumed) {
       // Another drop of this slot reserved it a moment before us: resume it only if that drop is dead.
       const taken = await takeLease(leases, id, owner, leaseMs);
       if (taken !== "ok") {
@@ -122,51 +139,52 @@ export async function exportSlot(
   const held = holdLease(leases, id, owner, leaseMs, log);
   try {
     const dirAbs = path.join(deps.exportDir, bundle.dir);
+    let written: { ids: string[]; zip: { sha256: string; bytes: number } };
     if (!(await exists(path.join(dirAbs, "manifest.json")))) {
+      if (resumed) await finishReservation(store, record, paging);
       // Withdrawn since reservation: never written. A redaction term added since approval: failed, not written.
-      const gate = await passRedactionGate(store, bundle.outputIds, opts.actor);
-      report.failedAtExport = gate.failed;
-      if (gate.passed.length === 0 && bundle.takedowns.length === 0) {
+      const folder = await writeBundleFolder(deps, bundle, campaign, {
+        actor: opts.actor,
+        batch: paging.batch,
+        stillOwned: () => {
+          if (held.lost()) {
+            throw new AppError(
+              "conflict",
+              `bundle ${id}: another drop took it over while this one wrote; not renamed`,
+            );
+          }
+        },
+      });
+      report.failedAtExport = folder.failed;
+      if (!folder.written) {
         await releaseBundle(
           store,
           id,
           opts.actor,
           "nothing to drop: every output failed the check at export",
+          paging,
         );
         await store.audit.append({
           actor: opts.actor,
           action: "bundle.nothing_to_drop",
           entity: campaign.id,
           at: new Date().toISOString(),
-          detail: `${opts.slot.toISOString()}: ${gate.failed.length} failed at export`,
+          detail: `${opts.slot.toISOString()}: ${folder.failed.length} failed at export`,
         });
-        log.warn({ failed: gate.failed.length }, "nothing to drop: every output failed the check at export");
+        log.warn(
+          { failed: folder.failed.length },
+          "nothing to drop: every output failed the check at export",
+        );
         return { status: "empty", bundleId: id, ...report };
       }
-      await writeBundleFolder(deps, bundle, campaign, gate.passed, () => {
-        if (held.lost()) {
-          throw new AppError(
-            "conflict",
-            `bundle ${id}: another drop took it over while this one wrote; not renamed`,
-          );
-        }
-      });
-      log.info({ outputs: gate.passed.length, takedowns: bundle.takedowns.length }, "bundle written");
+      written = { ids: folder.outputIds, zip: folder.zip };
+      log.info({ outputs: folder.outputIds.length, takedowns: bundle.takedowns.length }, "bundle written");
     } else {
       log.info("bundle folder found from an earlier run: reusing it");
+      written = await readWrittenManifest(path.join(dirAbs, "manifest.json"));
     }
-    const written = JSON.parse(await readFile(path.join(dirAbs, "manifest.json"), "utf8")) as {
-      outputs: { id: string }[];
-      zip: { sha256: string; bytes: number };
-    };
     if (deps.bundles) await publishBundle(deps.bundles, dirAbs, bundle.dir, log);
-    const complete = await markExported(
-      store,
-      bundle,
-      new Set(written.outputs.map((o) => o.id)),
-      written.zip,
-      opts.actor,
-    );
+    const complete = await markExported(store, bundle, written.ids, written.zip, opts.actor, paging);
     await enqueueDeliveries(deps, campaign.id, complete.id, log);
     return { status: "written", bundle: complete, ...report };
   } finally {
@@ -203,8 +221,13 @@ export async function recoverDrops(deps: ExportDeps, actor = "export-worker"): P
       leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
       actor,
       leases,
+      paging: pagingOf(deps),
     });
     all.push(...recovered);
   }
   return all;
+}
+
+function pagingOf(deps: ExportDeps): Paging {
+  return { batch: deps.batch ?? EXPORT_BATCH, afterBatch: (step) => deps.afterStep?.(step) };
 }

@@ -50,34 +50,8 @@ export function buildManifest(input: {
   takedowns: string[];
 }): Manifest {
   const outputs = input.outputs
-    .map(({ output: o, quote: q }): ManifestOutput => {
-      const approval = lastApproval(o);
-      const files: ManifestFile[] = [{ path: cardEntryName(o), sha256: o.sha256![o.files!.card]! }];
-      for (const [variant, rel] of Object.entries(o.files?.text ?? {}) as [TextVariant, string][]) {
-        files.push({ path: textEntryName(o, variant), sha256: o.sha256![rel]! });
-      }
-      return {
-        id: o.id,
-        format: o.format,
-        locale: o.locale,
-        direction: o.direction,
-        narrative: o.narrative,
-        files: files.sort((a, b) => a.path.localeCompare(b.path)),
-        text: o.variants ?? {},
-        altText: o.variants?.alt_text ?? null,
-        source: {
-          title: q.source.title,
-          publisher: q.source.publisher,
-          url: q.source.url ?? null,
-          publishedAt: q.source.publishedAt,
-          citation: o.published!.citation,
-        },
-        attribution: o.published!.attribution,
-        approvedBy: approval.by,
-        approvedAt: approval.at,
-      };
-    })
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .map(({ output: o, quote: q }) => manifestOutput(o, q))
+    .sort((a, b) => compareIds(a.id, b.id));
   return {
     schema: "testimony.bundle/1",
     bundle: input.bundleId,
@@ -87,3 +61,35 @@ export function buildManifest(input: {
     takedowns: [...input.takedowns].sort().map((outputId) => ({ outputId, action: "take down" as const })),
   };
 }
+
+/** One output's entry in the manifest (the `outputs` list is sorted by id, `compareIds`). */
+export function manifestOutput(o: Output, q: Quote): ManifestOutput {
+  const approval = lastApproval(o);
+  const files: ManifestFile[] = [{ path: cardEntryName(o), sha256: o.sha256![o.files!.card]! }];
+  for (const [variant, rel] of Object.entries(o.files?.text ?? {}) as [TextVariant, string][]) {
+    files.push({ path: textEntryName(o, variant), sha256: o.sha256![rel]! });
+  }
+  return {
+    id: o.id,
+    format: o.format,
+    locale: o.locale,
+    direction: o.direction,
+    narrative: o.narrative,
+    files: files.sort((a, b) => a.path.localeCompare(b.path)),
+    text: o.variants ?? {},
+    altText: o.variants?.alt_text ?? null,
+    source: {
+      title: q.source.title,
+      publisher: q.source.publisher,
+      url: q.source.url ?? null,
+      publishedAt: q.source.publishedAt,
+      citation: o.published!.citation,
+    },
+    attribution: o.published!.attribution,
+    approvedBy: approval.by,
+    approvedAt: approval.at,
+  };
+}
+
+/** The order of the manifest's outputs. */
+export const compareIds = (a: string, b: string) => a.localeCompare(b);

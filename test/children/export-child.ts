@@ -1,6 +1,7 @@
 // One export in its own process (tests and drills) that SIGKILLs itself right after the named step of exportSlot
 // ("written": zip and manifest in the hidden temp folder, not yet renamed; "renamed": in place, not yet
-// marked exported). "none" runs to the end.
+// marked exported; or between two batches: "reserve-batch", "mark-batch", "release-batch", the first time
+// one comes). "none" runs to the end. EXPORT_BATCH sets the outputs per batch (default 256).
 import { pino } from "pino";
 import { type ExportStep, exportSlot } from "../../src/app/export.service.js";
 import { connectRedis } from "../../src/store/redis.js";
@@ -15,6 +16,7 @@ const result = await exportSlot(
     dataDir: dataDir!,
     exportDir: exportDir!,
     log: pino({ level: "info" }, pino.destination(2)),
+    batch: process.env.EXPORT_BATCH ? Number(process.env.EXPORT_BATCH) : undefined,
     afterStep: (step: ExportStep) => {
       process.stderr.write(`step ${step}\n`);
       if (step === crashAt) process.kill(process.pid, "SIGKILL");

@@ -1,44 +1,44 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Bundle } from "../../domain/bundle.js";
-import type { Campaign } from "../../domain/campaign.js";
+import type { Campaign, TextVariant } from "../../domain/campaign.js";
 import { move, type Output } from "../../domain/output.js";
 import { findRedactionHit } from "../../domain/redaction.js";
-import { buildManifest, cardEntryName, textEntryName } from "../../export/manifest.js";
+import { cardEntryName, compareIds, manifestOutput, textEntryName } from "../../export/manifest.js";
 import { writeZip, type ZipEntry } from "../../export/zip.js";
 import { diskBlobStore } from "../../storage/disk.js";
+import type { Versioned } from "../../store/entity.repo.js";
 import type { Store } from "../../store/store.js";
 import type { ExportDeps } from "../export.service.js";
 import { publishedTexts, termsFor } from "../safety.service.js";
+import { ManifestWriter, writeSidecar } from "./manifest-file.js";
+import { chunks } from "./pages.js";
 
 /** Step 2 of a drop: the redaction gate, then zip and manifests in a hidden folder renamed into place. */
 export type FailedAtExport = { outputId: string; reason: "redaction"; message: string; term?: string };
 
-export async function passRedactionGate(
-  store: Store,
-  ids: string[],
-  actor: string,
-): Promise<{ passed: Output[]; failed: FailedAtExport[] }> {
-  const outputs = await store.outputs.getMany(ids);
-  // One read of the speakers and of the term list per drop, not per output.
-  const speakerIds = [...new Set(outputs.map((v) => v.value.speakerId))];
-  const speakers = new Map((await store.speakers.getMany(speakerIds)).map((s) => [s.value.id, s.value]));
+type Gate = (v: Versioned<Output>) => Promise<boolean>;
+
+/**
+ * The redaction check at export, per output: speakers and their terms are read once per drop (a
+ * speaker's terms when first met), the term list once. An output that fails it is `failed` at once,
+ * and out of the reservation too: a failed output is in no bundle, and a retry starts it afresh.
+ */
+async function redactionGate(store: Store, actor: string, failed: FailedAtExport[]): Promise<Gate> {
   const stored = await store.redactions.list();
-  const termsBySpeaker = new Map<string, Awaited<ReturnType<typeof termsFor>>>();
-  for (const s of speakers.values()) termsBySpeaker.set(s.id, await termsFor(store, s, stored));
-  const passed: Output[] = [];
-  const failed: FailedAtExport[] = [];
-  for (const v of outputs) {
-    if (v.value.status !== "approved") continue;
-    const terms = termsBySpeaker.get(v.value.speakerId);
-    const hit = terms ? findRedactionHit(publishedTexts(v.value), terms) : { termId: "speaker-missing" };
-    if (!hit) {
-      passed.push(v.value);
-      continue;
+  const termsBySpeaker = new Map<string, Awaited<ReturnType<typeof termsFor>> | undefined>();
+  return async (v) => {
+    const speakerId = v.value.speakerId;
+    if (!termsBySpeaker.has(speakerId)) {
+      const speaker = (await store.speakers.get(speakerId))?.value;
+      termsBySpeaker.set(speakerId, speaker ? await termsFor(store, speaker, stored) : undefined);
     }
+    const terms = termsBySpeaker.get(speakerId);
+    const hit = terms ? findRedactionHit(publishedTexts(v.value), terms) : { termId: "speaker-missing" };
+    if (!hit) return true;
     const at = new Date().toISOString();
     const failure = {
       reason: "redaction" as const,
@@ -48,7 +48,6 @@ export async function passRedactionGate(
       term: hit.termId,
     };
     failed.push({ outputId: v.value.id, reason: "redaction", message: failure.message, term: hit.termId });
-    // Out of the reservation too: a failed output is in no bundle, and a retry starts it afresh.
     await store.outputs.commit({
       writes: [store.outputs.write(move(v.value, "failed", at, { failure, bundleId: undefined }), v)],
       audit: [
@@ -63,109 +62,183 @@ export async function passRedactionGate(
         },
       ],
     });
-  }
-  return { passed, failed };
+    return false;
+  };
 }
 
+export type WrittenFolder =
+  | { written: false; failed: FailedAtExport[] }
+  | { written: true; failed: FailedAtExport[]; outputIds: string[]; zip: { sha256: string; bytes: number } };
+
+/**
+ * Gate, manifest and zip of a reserved bundle, a page of outputs at a time: the bundle's outputs
+ * still approved and reserved by it (withdrawn since reservation: never written) pass the redaction
+ * check or fail at export; those that pass go into the manifest as they come (written to a file, in
+ * manifest order), then the zip reads them again a page at a time in entry order. Nothing but their
+ * ids is held for the whole drop. When nothing passes and there is no takedown, nothing is written.
+ */
 export async function writeBundleFolder(
   deps: ExportDeps,
   bundle: Bundle,
   campaign: Campaign,
-  included: Output[],
-  /** Checked just before the rename: throws when this drop no longer owns the bundle. */
-  stillOwned: () => void = () => undefined,
-) {
-  const quotes = new Map(
-    (await deps.store.quotes.getMany([...new Set(included.map((o) => o.quoteId))])).map((q) => [
-      q.value.id,
-      q.value,
-    ]),
-  );
-  const manifest = buildManifest({
-    bundleId: bundle.id,
-    campaign,
-    slot: bundle.slot,
-    outputs: included.map((o) => ({ output: o, quote: quotes.get(o.quoteId)! })),
-    takedowns: bundle.takedowns,
-  });
-  const files = included.flatMap((o) => [
-    { name: cardEntryName(o), rel: o.files!.card, sha256: o.sha256![o.files!.card]!, compress: false },
-    ...Object.entries(o.files!.text).map(([variant, rel]) => ({
-      name: textEntryName(o, variant as never),
-      rel,
-      sha256: o.sha256![rel]!,
-      compress: true,
-    })),
-  ]);
-  const manifestJson = `${JSON.stringify(manifest, null, 2)}\n`;
-
+  opts: {
+    actor: string;
+    batch: number;
+    /** Checked just before the rename: throws when this drop no longer owns the bundle. */
+    stillOwned?: () => void;
+  },
+): Promise<WrittenFolder> {
+  const { store } = deps;
   const finalDir = path.join(deps.exportDir, bundle.dir);
   await mkdir(path.dirname(finalDir), { recursive: true });
   await removeStaleTemporaries(finalDir);
   const tmpDir = `${path.join(path.dirname(finalDir), `.${path.basename(finalDir)}`)}.${randomBytes(4).toString("hex")}.tmp`;
   await mkdir(tmpDir);
   try {
-    const entries: ZipEntry[] = await zipEntries(deps, files, path.join(tmpDir, ".in"));
-    entries.push({ name: "manifest.json", bytes: Buffer.from(manifestJson), compress: true });
+    const inDir = path.join(tmpDir, ".in");
+    await mkdir(inDir);
+    const failed: FailedAtExport[] = [];
+    const gate = await redactionGate(store, opts.actor, failed);
+    const manifestFile = path.join(inDir, "manifest.json");
+    const manifest = await ManifestWriter.create(manifestFile, {
+      schema: "testimony.bundle/1",
+      bundle: bundle.id,
+      campaign: { id: campaign.id, name: campaign.name },
+      slot: bundle.slot,
+      takedowns: [...bundle.takedowns].sort().map((outputId) => ({ outputId, action: "take down" as const })),
+    });
+    const passed: string[] = [];
+    try {
+      for (const chunk of chunks([...bundle.outputIds].sort(compareIds), opts.batch)) {
+        const outputs = (await store.outputs.getMany(chunk)).filter(
+          (v) => v.value.status === "approved" && v.value.bundleId === bundle.id,
+        );
+        const through: Output[] = [];
+        for (const v of outputs) if (await gate(v)) through.push(v.value);
+        const quotes = new Map(
+          (await store.quotes.getMany([...new Set(through.map((o) => o.quoteId))])).map((q) => [
+            q.value.id,
+            q.value,
+          ]),
+        );
+        for (const o of through) {
+          await manifest.add(manifestOutput(o, quotes.get(o.quoteId)!));
+          passed.push(o.id);
+        }
+      }
+    } catch (err) {
+      await manifest.abort();
+      throw err;
+    }
+    const written = await manifest.finish();
+    if (failed.length > 1) {
+      // Reported in the drop's order (oldest approval first), as the bundle lists them.
+      const at = new Map(bundle.outputIds.map((id, i) => [id, i]));
+      failed.sort((a, b) => at.get(a.outputId)! - at.get(b.outputId)!);
+    }
+    if (passed.length === 0 && bundle.takedowns.length === 0) {
+      await rm(tmpDir, { recursive: true, force: true });
+      return { written: false, failed };
+    }
+    const entries = zipEntries(deps, passed, opts.batch, inDir, {
+      name: "manifest.json",
+      file: manifestFile,
+      size: written.bytes,
+      sha256: written.sha256,
+      compress: true,
+    });
     const zip = await writeZip(path.join(tmpDir, "bundle.zip"), entries);
-    const sidecar = {
-      ...manifest,
-      generatedAt: new Date().toISOString(),
-      zip: { file: "bundle.zip", ...zip },
-    };
-    await writeFile(path.join(tmpDir, "manifest.json"), `${JSON.stringify(sidecar, null, 2)}\n`);
-    await rm(path.join(tmpDir, ".in"), { recursive: true, force: true });
+    await writeSidecar(
+      manifestFile,
+      path.join(tmpDir, "manifest.json"),
+      { generatedAt: new Date().toISOString(), zip: { file: "bundle.zip", ...zip } },
+      written.bytes,
+    );
+    await rm(inDir, { recursive: true, force: true });
     await deps.afterStep?.("written");
-    stillOwned();
+    opts.stillOwned?.();
     await rename(tmpDir, finalDir);
     await deps.afterStep?.("renamed");
+    return { written: true, failed, outputIds: passed.sort(), zip };
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
     throw err;
   }
 }
 
-type BundleFile = { name: string; rel: string; sha256: string; compress: boolean };
 /** Files fetched from remote storage at once: bounds open sockets and what is in flight. */
 const FETCH_AHEAD = 8;
+/** Local files stat'ed at once. */
+const STAT_AHEAD = 64;
 
 /**
- * The zip's file entries. On disk storage the zip reads DATA_DIR's files in place. On S3 each card and
- * text streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a
- * time, so no bundle is ever whole in memory; writeZip then checks each file's sha256 as it reads it.
+ * The zip's entries in name order, a page of outputs at a time: every card (`cards/<id>.<ext>`), the
+ * manifest, every text (`text/<id>.<variant>.txt`); ids sorted as `<id>.` sorts, which is the order of
+ * their entry names. On disk storage the zip reads DATA_DIR's files in place. On S3 each card and text
+ * streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a
+ * time; writeZip then checks each file's sha256 as it reads it.
  */
-async function zipEntries(deps: ExportDeps, files: BundleFile[], stageDir: string): Promise<ZipEntry[]> {
+async function* zipEntries(
+  deps: ExportDeps,
+  ids: string[],
+  batch: number,
+  stageDir: string,
+  manifest: ZipEntry,
+): AsyncGenerator<ZipEntry> {
   const blobs = deps.files ?? diskBlobStore(deps.dataDir);
-  const entries: ZipEntry[] = new Array(files.length);
-  let next = 0;
-  let staged = false;
-  const one = async (i: number) => {
-    const f = files[i]!;
+  const local = Boolean(blobs.localPath("x"));
+  const order = [...ids].sort((a, b) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0));
+  let staged = 0;
+  const entry = async (f: { name: string; rel: string; sha256: string; compress: boolean }) => {
     let file = blobs.localPath(f.rel);
     if (!file) {
-      if (!staged) {
-        await mkdir(stageDir, { recursive: true });
-        staged = true;
-      }
-      file = path.join(stageDir, String(i));
+      file = path.join(stageDir, `f${staged++}`);
       await pipeline(await blobs.stream(f.rel), createWriteStream(file));
     }
-    entries[i] = {
-      name: f.name,
-      file,
-      size: (await stat(file)).size,
-      sha256: f.sha256,
-      compress: f.compress,
-    };
+    return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
   };
-  // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
-  const width = blobs.localPath("x") ? 64 : FETCH_AHEAD;
+  const pass = async function* (
+    files: (o: Output) => { name: string; rel: string; sha256: string; compress: boolean }[],
+  ) {
+    for (const chunk of chunks(order, batch)) {
+      const outputs = new Map((await deps.store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
+      const list = chunk.flatMap((id) => {
+        const o = outputs.get(id);
+        if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
+        return files(o);
+      });
+      // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
+      yield* await inParallel(list, local ? STAT_AHEAD : FETCH_AHEAD, entry);
+    }
+  };
+  yield* pass((o) => [
+    { name: cardEntryName(o), rel: o.files!.card, sha256: o.sha256![o.files!.card]!, compress: false },
+  ]);
+  yield manifest;
+  yield* pass((o) =>
+    (Object.entries(o.files!.text) as [TextVariant, string][])
+      .map(([variant, rel]) => ({
+        name: textEntryName(o, variant),
+        rel,
+        sha256: o.sha256![rel]!,
+        compress: true,
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  );
+}
+
+async function inParallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(width, files.length) }, async () => {
-      while (next < files.length) await one(next++);
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
     }),
   );
-  return entries;
+  return out;
 }
 
 /** Leftovers of a run that crashed mid-write: hidden, never renamed into place, safe to delete. */

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { type Bundle, bundleId, unfinishedBundleAction } from "../../domain/bundle.js";
 import { AppError } from "../../domain/errors.js";
@@ -8,7 +8,9 @@ import type { ExportDeps } from "../export.service.js";
 import { retryOnConflict } from "../retry.js";
 import { exists } from "./bundle-folder.js";
 import { ownerIsDeadHere, takeLease } from "./lease.js";
-import { markExported } from "./mark-exported.js";
+import { readWrittenManifest } from "./manifest-file.js";
+import { markExported, stopIfBundleChanged } from "./mark-exported.js";
+import { eachBatch, type Paging } from "./pages.js";
 import { publishBundle } from "./publish.js";
 
 export type Recovered = {
@@ -20,7 +22,7 @@ export type Recovered = {
   owner?: string;
 };
 
-type Ctx = { owner: string; leaseMs: number; actor: string; leases: ExportLeaseStore };
+type Ctx = { owner: string; leaseMs: number; actor: string; leases: ExportLeaseStore; paging: Paging };
 
 /**
  * Before a drop: every unfinished (`writing`) bundle of the campaign is finished or released, unless a
@@ -75,22 +77,11 @@ export async function recoverUnfinished(
     }
     try {
       if (action === "complete") {
-        const written = JSON.parse(
-          await readFile(path.join(deps.exportDir, b.dir, "manifest.json"), "utf8"),
-        ) as {
-          outputs: { id: string }[];
-          zip: { sha256: string; bytes: number };
-        };
+        const written = await readWrittenManifest(path.join(deps.exportDir, b.dir, "manifest.json"));
         // With S3 storage the bundle reaches the bucket before it is marked complete.
         if (deps.bundles)
           await publishBundle(deps.bundles, path.join(deps.exportDir, b.dir), b.dir, deps.log);
-        const done = await markExported(
-          store,
-          b,
-          new Set(written.outputs.map((o) => o.id)),
-          written.zip,
-          ctx.actor,
-        );
+        const done = await markExported(store, b, written.ids, written.zip, ctx.actor, ctx.paging);
         recovered.push({ bundleId: b.id, slot: b.slot, action: "completed", outputs: done.outputIds.length });
         deps.log.warn({ bundleId: b.id }, "unfinished bundle found in place: completed it");
       } else {
@@ -99,6 +90,7 @@ export async function recoverUnfinished(
           b.id,
           ctx.actor,
           "its drop failed or died before the bundle was in place",
+          ctx.paging,
         );
         await removeTemporaries(deps.exportDir, b.dir);
         recovered.push({ bundleId: b.id, slot: b.slot, action: "released", outputs: n });
@@ -116,52 +108,77 @@ export async function recoverUnfinished(
 }
 
 /**
- * writing → released in one commit: its outputs lose their reservation (eligible for the next drop), it
- * lists none, and the audit says why. Returns how many outputs were freed.
+ * writing → released: its outputs lose their reservation (eligible for the next drop), it lists none,
+ * and the audit says why. In batches: first the bundle record is rewritten (its revision moves, so
+ * the drop that reserved it, should it still be running, can land no further batch), then its
+ * outputs are freed a batch at a time, each batch guarded by that revision, then the bundle is
+ * `released`. Killed between batches, the bundle is still `writing`: the next drop releases it again
+ * and frees the rest. Returns how many outputs this call freed.
  */
 export async function releaseBundle(
   store: Store,
   id: string,
   actor: string,
   reason: string,
+  paging: Paging,
 ): Promise<number> {
-  return retryOnConflict(
-    async () => {
-      const cur = await store.bundles.get(id);
-      if (cur?.value.status !== "writing") return 0;
-      const outs = (await store.outputs.getMany(cur.value.outputIds)).filter(
+  const tries = { tries: 10, exhausted: `bundle ${id}: could not release it after 10 tries` };
+  const claimed = await retryOnConflict(async () => {
+    const cur = await store.bundles.get(id);
+    if (cur?.value.status !== "writing") return undefined;
+    await store.bundles.commit({ writes: [store.bundles.write(cur.value, cur)] });
+    return { value: cur.value, rev: cur.rev + 1 };
+  }, tries);
+  if (!claimed) return 0;
+  let freed = 0;
+  await eachBatch(claimed.value.outputIds, paging, "release-batch", async (chunk) => {
+    freed += await retryOnConflict(async () => {
+      const outs = (await store.outputs.getMany(chunk)).filter(
         (v) => v.value.bundleId === id && v.value.status !== "exported",
       );
       const at = new Date().toISOString();
-      const released: Bundle = {
-        ...cur.value,
-        status: "released",
-        outputIds: [],
-        takedowns: [],
-        releasedAt: at,
-        releasedReason: reason,
-      };
-      await store.bundles.commit({
-        writes: [
-          store.bundles.write(released, cur),
-          ...outs.map((v) => store.outputs.write({ ...v.value, bundleId: undefined, updatedAt: at }, v)),
-        ],
-        audit: [
-          {
-            actor,
-            action: "bundle.released",
-            entity: id,
-            from: "writing",
-            to: "released",
-            at,
-            detail: `${reason}; ${outs.length} outputs eligible again`,
-          },
-        ],
-      });
+      try {
+        await store.outputs.commit({
+          writes: [
+            store.bundles.guard(claimed),
+            ...outs.map((v) => store.outputs.write({ ...v.value, bundleId: undefined, updatedAt: at }, v)),
+          ],
+        });
+      } catch (err) {
+        await stopIfBundleChanged(store, claimed, "releasing it");
+        throw err;
+      }
       return outs.length;
-    },
-    { tries: 10, exhausted: `bundle ${id}: could not release it after 10 tries` },
-  );
+    }, tries);
+  });
+  await retryOnConflict(async () => {
+    const cur = await store.bundles.get(id);
+    if (cur?.value.status !== "writing") return;
+    const at = new Date().toISOString();
+    const released: Bundle = {
+      ...cur.value,
+      status: "released",
+      outputIds: [],
+      takedowns: [],
+      releasedAt: at,
+      releasedReason: reason,
+    };
+    await store.bundles.commit({
+      writes: [store.bundles.write(released, cur)],
+      audit: [
+        {
+          actor,
+          action: "bundle.released",
+          entity: id,
+          from: "writing",
+          to: "released",
+          at,
+          detail: `${reason}; ${freed} outputs eligible again`,
+        },
+      ],
+    });
+  }, tries);
+  return freed;
 }
 
 /** `.<slot folder>.<nonce>.tmp`: a bundle being written, never renamed into place. */
