@@ -106,9 +106,7 @@ export function registerAuth(
     if (!access || access.auth === "public") return;
     // A presented API token is a token check: refused while its client or prefix is over the limit.
     const token =
-      req.headers.authorization && access.auth !== "session"
-        ? (bearerToken(req) ?? "")
-        : undefined;
+      req.headers.authorization && access.auth !== "session" ? (bearerToken(req) ?? "") : undefined;
     if (token !== undefined) await deps.throttle.check(req, reply, token);
     const user = await identify(req, access, deps.store, deps.sessions);
     if (!user && token !== undefined) await deps.throttle.failed(req, token);

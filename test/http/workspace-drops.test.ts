@@ -148,7 +148,12 @@ describe("POST /api/campaigns/preview", () => {
     expect(badBody.details.map((d) => d.field)).toContain("schedule.cron");
     const long = await preview(
       // Only the caption: the post and alt text would be refused first for their length (variant_too_long).
-      { campaign: { ...DRAFT, textVariants: ["caption"] }, quoteId: "q-long", format: "landscape", locale: "en" },
+      {
+        campaign: { ...DRAFT, textVariants: ["caption"] },
+        quoteId: "q-long",
+        format: "landscape",
+        locale: "en",
+      },
       { token: staffToken },
     );
     expect(long.status).toBe(409);

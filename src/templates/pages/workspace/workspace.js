@@ -117,7 +117,9 @@
     const int = (k) => (one(k).trim() ? Number(one(k)) : undefined);
     const logo = document.getElementById("preview-grid")?.dataset.logo;
     const brand = {
-      background: d.get("gradient") ? { from: one("background"), to: one("backgroundTo") } : one("background"),
+      background: d.get("gradient")
+        ? { from: one("background"), to: one("backgroundTo") }
+        : one("background"),
       text: one("text"),
       accent: one("accent"),
     };
@@ -172,7 +174,11 @@
     try {
       const res = await fetch("/api/campaigns/preview", {
         method: "POST",
-        headers: { "content-type": "application/json", "x-csrf-token": csrf, accept: "image/*, application/json" },
+        headers: {
+          "content-type": "application/json",
+          "x-csrf-token": csrf,
+          accept: "image/*, application/json",
+        },
         body: JSON.stringify(body),
         signal,
       });
@@ -220,7 +226,8 @@
     const formats = draft.formats.length ? draft.formats : [];
     const locales = draft.locales.length ? draft.locales : [];
     const cards = [];
-    for (const format of formats) for (const locale of locales) cards.push({ format, locale, c: card(format, locale) });
+    for (const format of formats)
+      for (const locale of locales) cards.push({ format, locale, c: card(format, locale) });
     grid.replaceChildren(...cards.map((x) => x.c.fig));
     const low = contrastWarning();
     for (const x of cards) {
