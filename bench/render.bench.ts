@@ -8,6 +8,8 @@
  *
  * Rows are formats × cases × cards in flight; a case is a named card source (RENDER_CASES: Latin and
  * Arabic now), so a per-locale section is more entries in that list.
+ * Cards per second per locale (en ar fr de ru tr, emoji quotes apart) come after, from
+ * bench/render/locales.ts (testimony alone, in this process).
  *
  *   npx tsx bench/render.bench.ts [--reps 3] [--cards 20]
  */
@@ -26,6 +28,7 @@ import { parseColour } from "../src/render/card/colour.js";
 import { ENCODE_OPTIONS } from "../src/render/card/encode.js";
 import { layoutFor } from "../src/render/card/layout.js";
 import { BRAND, LOGO_SVG, type RenderCase, SCRIPT_CASES, satoriCard } from "./render/cards.js";
+import { type LocaleBenchRow, runLocaleBench } from "./render/locales.js";
 import { skiaPeer } from "./render/skia.js";
 
 /** The card sources the bench measures, in order; add a case here to get rows for it. */
@@ -229,9 +232,13 @@ async function childMain(request: ChildRequest): Promise<void> {
   process.send!(result, () => process.exit(0));
 }
 
-export async function runRenderBench(
-  options: { reps?: number; cardsPerRep?: number } = {},
-): Promise<{ rows: RenderBenchRow[]; markdown: string; machine: Machine; options: Options }> {
+export async function runRenderBench(options: { reps?: number; cardsPerRep?: number } = {}): Promise<{
+  rows: RenderBenchRow[];
+  locales: LocaleBenchRow[];
+  markdown: string;
+  machine: Machine;
+  options: Options;
+}> {
   const opts = { reps: Math.max(3, options.reps ?? 3), cardsPerRep: options.cardsPerRep ?? 20 };
   const loadAverage = os
     .loadavg()
@@ -257,7 +264,13 @@ export async function runRenderBench(
     date: new Date().toISOString(),
     loadAverage,
   };
-  return { rows, markdown: toMarkdown(rows, peaks, machine, opts), machine, options: opts };
+  // Cards per locale (and emoji quotes apart), testimony alone: bench/render/locales.ts.
+  const locales = await runLocaleBench(
+    { reps: opts.reps, cardsPerRep: Math.max(4, Math.round(opts.cardsPerRep / 2)) },
+    Buffer.from(logoPng, "base64"),
+  );
+  const markdown = `${toMarkdown(rows, peaks, machine, opts)}\n${locales.markdown}`;
+  return { rows, locales: locales.rows, markdown, machine, options: opts };
 }
 
 /** testimony ÷ Skia speed at or above this, per format and case, is the target. */
@@ -328,7 +341,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     writeFileSync(path.join(dir, "render.md"), result.markdown);
     writeFileSync(
       path.join(dir, "render.json"),
-      `${JSON.stringify({ machine: result.machine, options: result.options, rows: result.rows }, null, 2)}\n`,
+      `${JSON.stringify({ machine: result.machine, options: result.options, rows: result.rows, locales: result.locales }, null, 2)}\n`,
     );
   }
 }
