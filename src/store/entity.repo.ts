@@ -42,6 +42,11 @@ export function createEntityRepo<T extends { id: string }>(
     indexes: (value: T) => string[];
     sortKey?: (value: T) => string;
     counters?: (value: T) => [name: string, field: string][];
+    /**
+     * This kind's own layout, beside INDEX_VERSION: changing it (a kind gaining a sort key, say)
+     * rebuilds that kind's indexes on first read, even in a store already at INDEX_VERSION.
+     */
+    layout?: string;
   },
 ) {
   const sorted = opts.sortKey;
@@ -74,9 +79,10 @@ export function createEntityRepo<T extends { id: string }>(
   function ensureIndexes(): Promise<void> {
     if (!tracked) return Promise.resolve();
     ready ??= (async () => {
-      if ((await redis.get(keys.indexVersion(kind))) === INDEX_VERSION) return;
+      const version = opts.layout ? `${INDEX_VERSION}.${opts.layout}` : INDEX_VERSION;
+      if ((await redis.get(keys.indexVersion(kind))) === version) return;
       await rebuildIndexes();
-      await redis.set(keys.indexVersion(kind), INDEX_VERSION);
+      await redis.set(keys.indexVersion(kind), version);
     })().catch((err) => {
       ready = undefined;
       throw err;

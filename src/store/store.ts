@@ -29,8 +29,12 @@ export function createStore(redis: Redis, prefix: string) {
         `locale:${q.locale}`,
         `speaker:${q.speakerId}`,
       ],
+      // Oldest first, then id: the list reads a page at a time from a cursor, filters by index.
+      sortKey: quoteSortKey,
       // Quotes by state × narrative × locale, for coverage without reading every quote.
       counters: (q) => [["all", quoteCountField(q)]],
+      // Sorted indexes came after the counters: a store with only those is re-indexed once.
+      layout: "quotes-sorted",
     }),
     outputs: createEntityRepo<Output>(redis, keys, "output", {
       parse: (raw) => raw as Output,
@@ -82,6 +86,8 @@ export function parseOutputCountField(field: string) {
   const [status, narrative, locale, format] = field.split("|") as [string, string, string, string];
   return { status, narrative, locale, format };
 }
+/** Where a quote sits in the quote indexes (then its id): the list's order. */
+export const quoteSortKey = (q: Pick<Quote, "createdAt">) => q.createdAt;
 /** Counter field of a quote in `quotes.counts("all")`. */
 export const quoteCountField = (q: Pick<Quote, "vetting" | "narrative" | "locale">) =>
   `${q.vetting.state}|${q.narrative}|${q.locale}`;

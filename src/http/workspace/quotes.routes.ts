@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { checkQuotes, checkSpeakers, importQuotes, importSpeakers } from "../../app/import.service.js";
-import { changeVetting, listQuotes } from "../../app/quotes.service.js";
+import { changeVetting, pageQuotes, TEXT_SEARCH_WINDOW } from "../../app/quotes.service.js";
 import { cleanText } from "../../domain/clean-text.js";
 import { AppError, type ErrorDetail } from "../../domain/errors.js";
 import { directionOf, languageOf } from "../../domain/locale.js";
@@ -9,6 +9,7 @@ import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
 import { type Quote, VETTING_STATES, type VettingAction } from "../../domain/quote.js";
 import { can } from "../../domain/user.js";
 import { readRecords } from "../../import/read-records.js";
+import type { IndexPosition } from "../../store/entity.repo.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
@@ -22,6 +23,13 @@ const listQuery = z.object({
   locale: z.string().max(35).optional(),
   speaker: z.string().max(64).optional(),
   q: z.string().max(200).optional(),
+  /** Where the page starts: `sortKey|id` of the last quote of the page before (from the Next link). */
+  after: z
+    .string()
+    .max(200)
+    .regex(/^[^|]{1,64}\|[a-z0-9][a-z0-9_-]{0,63}$/, "not a list position")
+    .optional(),
+  /** The page's number, for display only: the cursor says where it starts. */
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   done: z.enum(["vet", "reject", "retire", "imported"]).optional(),
   n: z.coerce.number().int().min(0).optional(),
@@ -55,13 +63,19 @@ const DONE: Record<NonNullable<ListQuery["done"]>, string> = {
 const safeBack = (back: string | undefined) => (back && /^\?[\w%=&.+\-~]*$/.test(back) ? back : "");
 
 /** The list's query string without the one-off notices, to come back to after an action. */
-function listSearch(q: ListQuery, page = q.page) {
+function listSearch(q: ListQuery, at: { after?: string; page: number } = q) {
   const p = new URLSearchParams();
   for (const k of ["state", "narrative", "locale", "speaker", "q"] as const) if (q[k]) p.set(k, String(q[k]));
-  if (page > 1) p.set("page", String(page));
+  if (at.after) p.set("after", at.after);
+  if (at.page > 1) p.set("page", String(at.page));
   const s = p.toString();
   return s ? `?${s}` : "";
 }
+
+const positionOf = (after: string): IndexPosition => {
+  const at = after.indexOf("|");
+  return { sortKey: after.slice(0, at), id: after.slice(at + 1) };
+};
 
 /** Rows of the uploaded file with their errors beside them, as the check shows them. */
 function checkView(body: ImportBody, details: ErrorDetail[]) {
@@ -103,27 +117,31 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
     extra: Record<string, unknown> = {},
     status = 200,
   ) {
-    const [all, speakers] = await Promise.all([
-      listQuotes(store, {
-        state: q.state || undefined,
-        narrative: q.narrative || undefined,
-        locale: q.locale || undefined,
-        speakerId: q.speaker || undefined,
-      }),
+    const after = q.after ? positionOf(q.after) : undefined;
+    const page = after ? q.page : 1;
+    const [found, speakers] = await Promise.all([
+      pageQuotes(
+        store,
+        {
+          state: q.state || undefined,
+          narrative: q.narrative || undefined,
+          locale: q.locale || undefined,
+          speakerId: q.speaker || undefined,
+          text: q.q,
+        },
+        { after, limit: PAGE_SIZE },
+      ),
       store.speakers.list(),
     ]);
-    const needle = q.q?.trim().toLocaleLowerCase();
-    const matching = needle ? all.filter((x) => x.text.toLocaleLowerCase().includes(needle)) : all;
-    const pagesTotal = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
-    const page = Math.min(q.page, pagesTotal);
-    const shown = matching.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+    const shown = found.items;
+    const searching = found.total === undefined;
     // Each translation is shown with its original beside it.
     const originalIds = [...new Set(shown.map((x) => x.translationOf).filter((t): t is string => !!t))];
     const originals = new Map<string, Quote>(
       (await store.quotes.getMany(originalIds)).map((v) => [v.value.id, v.value]),
     );
     const pseudonyms = new Map(speakers.map((s) => [s.id, s.pseudonym]));
-    const back = listSearch(q, page);
+    const back = listSearch(q, { after: q.after, page });
     const view = (x: Quote) => ({
       id: x.id,
       text: x.text,
@@ -157,7 +175,10 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       canRetire: x.vetting.state === "vetted",
       back,
     });
-    const link = (p: number) => `/workspace/quotes${listSearch(q, p)}`;
+    const nextLink = found.next
+      ? `/workspace/quotes${listSearch(q, { after: `${found.next.sortKey}|${found.next.id}`, page: page + 1 })}`
+      : undefined;
+    const total = found.total ?? 0;
     const opts = <T extends string>(
       values: readonly T[],
       selected: string | undefined,
@@ -171,13 +192,22 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       {
         title: "Quotes",
         quotes: shown.map(view),
-        total: matching.length,
-        from: matching.length ? (page - 1) * PAGE_SIZE + 1 : 0,
+        total,
+        from: shown.length ? (page - 1) * PAGE_SIZE + 1 : 0,
         to: (page - 1) * PAGE_SIZE + shown.length,
         page,
-        pagesTotal,
-        prev: page > 1 ? link(page - 1) : undefined,
-        next: page < pagesTotal ? link(page + 1) : undefined,
+        pagesTotal: searching ? undefined : Math.max(1, Math.ceil(total / PAGE_SIZE)),
+        first: after ? `/workspace/quotes${listSearch(q, { page: 1 })}` : undefined,
+        next: nextLink,
+        search: searching
+          ? {
+              matches: shown.length,
+              scanned: found.scanned ?? 0,
+              window: TEXT_SEARCH_WINDOW,
+              further: found.windowFull,
+              fromStart: !after,
+            }
+          : undefined,
         filters: {
           states: opts(VETTING_STATES, q.state),
           narratives: opts(NARRATIVES, q.narrative, (v) => NARRATIVE_LABELS[v]),
