@@ -4,6 +4,7 @@ import { directionOf } from "../domain/locale.js";
 import { type FailureReason, move, type Output } from "../domain/output.js";
 import { AttributionRefused, publicationView } from "../domain/publication.js";
 import type { Quote } from "../domain/quote.js";
+import { findRedactionHit, type RedactionTerm } from "../domain/redaction.js";
 import type { Speaker } from "../domain/speaker.js";
 import type { Logger } from "../logger.js";
 import { CardError, renderCard } from "../render/card/card.render.js";
@@ -11,9 +12,10 @@ import { sha256 } from "../render/files.js";
 import { TextTemplateError, type TextTemplates } from "../render/text/text.render.js";
 import { diskBlobStore } from "../storage/disk.js";
 import type { BlobStore } from "../storage/index.js";
+import type { BatchReads } from "../store/commit.js";
 import type { Store } from "../store/store.js";
 import { loadBrandLogo } from "./brand.service.js";
-import { redactionHit } from "./safety.service.js";
+import { redactionHit, termsFor } from "./safety.service.js";
 
 export type RenderDeps = {
   store: Store;
@@ -46,6 +48,12 @@ type Attempt = { number: number; final: boolean };
 /**
  * queued → rendering → in_review, or failed with its reason. Safe to run twice: an output already past
  * rendering is left alone, and files have deterministic paths written atomically.
+ *
+ * Three requests to Redis: the output; the "rendering" commit, which also reads, after its writes and
+ * in the same script, the quote, speaker, campaign and the redaction index sets the render needs; the
+ * "in_review" (or "failed") commit. Redaction terms are read by id only the first time a process
+ * meets them (an id is a digest of the term, so its text never changes; removal drops the id from
+ * the index, which is read every time).
  */
 export async function renderOutput(
   deps: RenderDeps,
@@ -58,7 +66,7 @@ export async function renderOutput(
   if (found.value.status !== "queued" && found.value.status !== "rendering") return "skipped";
   const startedAt = new Date().toISOString();
   const started = move(found.value, "rendering", startedAt, { attempts: attempt.number });
-  await store.outputs.commit({
+  const read = await store.outputs.commit({
     writes: [store.outputs.write(started, found)],
     audit:
       found.value.status === "rendering"
@@ -73,12 +81,20 @@ export async function renderOutput(
               at: startedAt,
             },
           ],
+    read: {
+      hashes: [
+        store.quotes.keyOf(started.quoteId),
+        store.speakers.keyOf(started.speakerId),
+        store.campaigns.keyOf(started.campaignId),
+      ],
+      sets: [store.redactions.indexKey("global"), store.redactions.indexKey(`speaker:${started.speakerId}`)],
+    },
   });
   const rev = found.rev + 1;
 
   const log = deps.log.child({ outputId: id, campaignId: started.campaignId, attempt: attempt.number });
   try {
-    const done = await produce(deps, started);
+    const done = await produce(deps, started, read);
     const at = new Date().toISOString();
     const finished = move(started, "in_review", at, { ...done, failure: undefined });
     await store.outputs.commit({
@@ -137,37 +153,40 @@ async function markFailed(
   });
 }
 
-async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output>> {
+async function produce(deps: RenderDeps, output: Output, read: BatchReads): Promise<Partial<Output>> {
   const { store } = deps;
-  const [quote, speaker, campaign] = await Promise.all([
-    store.quotes.get(output.quoteId),
-    store.speakers.get(output.speakerId),
-    store.campaigns.get(output.campaignId),
-  ]);
-  if (quote?.value.vetting.state !== "vetted") {
+  const [q, s, c] = read.hashes.map((h) => h.data);
+  const quote = q === undefined ? undefined : store.quotes.decode(q);
+  const speaker = s === undefined ? undefined : store.speakers.decode(s);
+  const campaign = c === undefined ? undefined : store.campaigns.decode(c);
+  if (quote?.vetting.state !== "vetted") {
     throw new RenderFailure(
       "quote_not_vetted",
-      `quote ${output.quoteId} is ${quote?.value.vetting.state ?? "gone"}, no longer vetted`,
+      `quote ${output.quoteId} is ${quote?.vetting.state ?? "gone"}, no longer vetted`,
     );
   }
   if (!speaker || !campaign) throw new RenderFailure("error", "speaker or campaign is gone");
+  const stored = await redactionTerms(store, read.sets.flat());
   const { view, variants, card } = await composeOutput(deps, {
-    quote: quote.value,
-    speaker: speaker.value,
-    campaign: campaign.value,
+    quote,
+    speaker,
+    campaign,
     format: output.format,
+    terms: await termsFor(store, speaker, stored),
   });
 
   const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
   const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
   const blobs = deps.files ?? diskBlobStore(deps.dataDir);
-  await blobs.put(files.card, card.bytes, { contentType: `image/${output.encoding}` });
+  // The card and its texts are independent files: written side by side, not one after the other.
+  const puts = [blobs.put(files.card, card.bytes, { contentType: `image/${output.encoding}` })];
   for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
     const rel = textPath(output, variant);
     files.text[variant] = rel;
     sums[rel] = sha256(text);
-    await blobs.put(rel, text, { contentType: "text/plain; charset=utf-8" });
+    puts.push(blobs.put(rel, text, { contentType: "text/plain; charset=utf-8" }));
   }
+  await settleAll(puts);
   return {
     files,
     sha256: sums,
@@ -177,13 +196,43 @@ async function produce(deps: RenderDeps, output: Output): Promise<Partial<Output
   };
 }
 
+/** Waits for every promise, then throws the first failure (none is left running unobserved). */
+async function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(ps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Stored redaction terms by id: an id is a digest of the normalised term and its speaker, so what it
+ * matches never changes and a process keeps what it has read (per store; bounded).
+ */
+const termCache = new WeakMap<Store, Map<string, RedactionTerm>>();
+async function redactionTerms(store: Store, ids: string[]): Promise<RedactionTerm[]> {
+  const cache = termCache.get(store) ?? new Map<string, RedactionTerm>();
+  termCache.set(store, cache);
+  const missing = ids.filter((id) => !cache.has(id));
+  if (missing.length) {
+    if (cache.size + missing.length > 10_000) cache.clear();
+    for (const t of await store.redactions.getMany(missing)) cache.set(t.value.id, t.value);
+  }
+  return ids.flatMap((id) => cache.get(id) ?? []);
+}
+
 /**
  * What one output publishes, checked as the worker checks it (attribution policy, text limits, redaction
  * terms, card fit), without writing anything: the render worker and `render-preview` share it.
  */
 export async function composeOutput(
   deps: Pick<RenderDeps, "store" | "templates">,
-  parts: { quote: Quote; speaker: Speaker; campaign: Campaign; format: Format },
+  parts: {
+    quote: Quote;
+    speaker: Speaker;
+    campaign: Campaign;
+    format: Format;
+    /** The redaction terms that apply to this speaker, when the caller has them (else read here). */
+    terms?: Pick<RedactionTerm, "id" | "term">[];
+  },
 ) {
   const { store } = deps;
   const quote = { value: parts.quote };
@@ -214,12 +263,10 @@ export async function composeOutput(
     }
   }
 
-  const hit = await redactionHit(store, speaker.value, [
-    ...Object.values(variants),
-    view.attribution,
-    view.source.citation,
-    view.quote.text,
-  ]);
+  const texts = [...Object.values(variants), view.attribution, view.source.citation, view.quote.text];
+  const hit = parts.terms
+    ? findRedactionHit(texts, parts.terms)
+    : await redactionHit(store, speaker.value, texts);
   if (hit) throw new RenderFailure("redaction", `matches redaction term ${hit.termId}`, hit.termId);
 
   let card: Awaited<ReturnType<typeof renderCard>>;

@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { AppError } from "../domain/errors.js";
-import { type Batch, commitBatch, type EntityWrite, type RawOp } from "./commit.js";
+import { type Batch, commitBatch, type EntityWrite, type IxDiff, type RawOp } from "./commit.js";
 import type { Keys } from "./keys.js";
 
 export type Versioned<T> = { value: T; rev: number };
@@ -73,6 +74,28 @@ export function createEntityRepo<T extends { id: string }>(
     return { z, c };
   }
   const ixKeysOf = (ix: Ix) => [...ix.z.map((e) => e[0]), ...ix.c.map((e) => e[0])];
+
+  /**
+   * The moves from `old` (the previous value's entries, none for a new entity) to `next`: what the
+   * commit script would work out by diffing the stored set, which it does itself only if the stored
+   * set is not `old` (its digest differs), so a caller's stale idea of `old` can never misplace an entry.
+   */
+  function ixDiff(old: Ix | undefined, next: Ix): IxDiff {
+    const oz = new Map((old?.z ?? []).map(([k, m]) => [k, m]));
+    const nz = new Map(next.z.map(([k, m]) => [k, m]));
+    const cid = ([k, f]: [string, string]) => `${k}\n${f}`;
+    const oc = new Map((old?.c ?? []).map((c) => [cid(c), c]));
+    const nc = new Map(next.c.map((c) => [cid(c), c]));
+    return {
+      old: createHash("sha1")
+        .update(old ? JSON.stringify(old) : "")
+        .digest("hex"),
+      zrem: [...oz].filter(([k, m]) => nz.get(k) !== m),
+      zadd: [...nz].filter(([k, m]) => oz.get(k) !== m),
+      cdec: [...oc].filter(([id]) => !nc.has(id)).map(([, c]) => c),
+      cinc: [...nc].filter(([id]) => !oc.has(id)).map(([, c]) => c),
+    };
+  }
 
   let ready: Promise<void> | undefined;
   /** Before the first read: rebuild the sorted indexes and counters if this store predates them. */
@@ -295,9 +318,11 @@ export function createEntityRepo<T extends { id: string }>(
       data: JSON.stringify(next),
     };
     const ix = tracked ? ixOf(next) : undefined;
+    const old = ix && previous ? ixOf(previous.value) : undefined;
     const ixFields = ix && {
       ix: JSON.stringify(ix),
-      ixKeys: [...new Set([...(previous ? ixKeysOf(ixOf(previous.value)) : []), ...ixKeysOf(ix)])],
+      ixKeys: [...new Set([...(old ? ixKeysOf(old) : []), ...ixKeysOf(ix)])],
+      ixDiff: ixDiff(old, ix),
     };
     if (sorted) return { ...base, srem: [], sadd: [], ...ixFields };
     const after = setKeys(next);
@@ -323,6 +348,10 @@ export function createEntityRepo<T extends { id: string }>(
   return {
     kind,
     keyOf,
+    /** The key of a named index (to read in a commit's `read`). */
+    indexKey,
+    /** An entity from the `data` field of its hash (as a commit's `read` returns it). */
+    decode: (data: string): T => opts.parse(JSON.parse(data)),
     removal,
     get,
     getMany,
