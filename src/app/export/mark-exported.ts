@@ -120,7 +120,7 @@ export async function stopIfBundleChanged(store: Store, bundle: Versioned<Bundle
   const now = await store.bundles.get(bundle.value.id);
   if (now?.rev !== bundle.rev) {
     throw new AppError(
-      "internal",
+      "invalid_state",
       `bundle ${bundle.value.id} was changed by another drop while this one was ${doing} (now ${now?.value.status ?? "gone"}); this drop stops`,
     );
   }
