@@ -1,16 +1,21 @@
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDeliveryRelay } from "../../src/app/deliver.service.js";
 import { addRedaction } from "../../src/app/safety.service.js";
 import { addUser } from "../../src/app/users.service.js";
+import { newWebhookSecret } from "../../src/app/webhook.js";
 import { buildApp } from "../../src/http/app.js";
 import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
 import { loadTextTemplates } from "../../src/render/text/text.render.js";
+import { createDeliveryStore } from "../../src/store/delivery.store.js";
 import { connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
+import { createDeliverWorker } from "../../src/workers/deliver.worker.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { signIn } from "../http/fixtures.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
@@ -35,6 +40,17 @@ const logLines: string[] = [];
 const log = pino({ level: "trace" }, { write: (s: string) => logLines.push(s) });
 const templates = loadTextTemplates();
 const workerConn = connectRedis(REDIS_URL, "worker");
+const deliverConn = connectRedis(REDIS_URL, "worker");
+/** A webhook target's secret: never in a log line, an API answer, the audit or a webhook body. */
+const SECRET = newWebhookSecret();
+/** What the campaign's webhook receiver was sent: every body and header. */
+const hooks: { body: string; headers: string }[] = [];
+const receiver = createServer(async (req, res) => {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  hooks.push({ body: Buffer.concat(chunks).toString("utf8"), headers: JSON.stringify(req.headers) });
+  res.writeHead(204).end();
+});
 let queues: Queues;
 let app: FastifyInstance;
 let dataDir: string;
@@ -57,8 +73,24 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), "tm-leak-"));
   exportDir = path.join(dataDir, "exports");
   queues = createQueues(t.redis, t.store.keys);
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
   await saveAll(t.store, {
-    campaigns: [aCampaign({ formats: ["square", "story"] })],
+    campaigns: [
+      aCampaign({
+        formats: ["square", "story"],
+        delivery: [
+          { type: "folder", id: "folder" },
+          {
+            type: "webhook",
+            id: "partner",
+            url: hookUrl,
+            events: ["bundle.dropped", "takedowns.pending", "output.failed"],
+            linkTtlSeconds: 3600,
+          },
+        ],
+      }),
+    ],
     speakers: [
       aSpeaker("marked", {
         pseudonym: "Abu Test",
@@ -90,10 +122,22 @@ beforeAll(async () => {
     t.store.keys,
     { concurrency: 2 },
   );
+  await createDeliveryStore(t.store).createSecret("why-they-left", "partner", SECRET);
+  const deliverStore = createStore(deliverConn, t.prefix);
+  const deliverer = createDeliverWorker(
+    { store: deliverStore, exportDir, log, publicUrl: "http://testimony.test", namedSecret: () => undefined },
+    deliverConn,
+    t.store.keys,
+    { backoffMs: 100 },
+  );
+  const relay = startDeliveryRelay({ store: deliverStore, queue: queues.deliver, log, intervalMs: 100 });
   app = buildApp({ store: t.store, queues, templates, dataDir, exportDir, log });
   await app.ready();
   afterAll(async () => {
     await worker.close();
+    await relay.close();
+    await deliverer.close();
+    receiver.close();
   });
 });
 
@@ -101,6 +145,7 @@ afterAll(async () => {
   await app.close();
   await closeQueues(queues);
   await workerConn.quit();
+  await deliverConn.quit();
   await t.cleanup();
 });
 
@@ -170,6 +215,14 @@ describe("a speaker's identity never leaks", () => {
     expect(approved.statusCode).toBe(200);
     const exported = await call("POST", "/api/campaigns/why-they-left/export", asStaff);
     expect(exported.json().status).toBe("written");
+    // The webhook target got the drop and the two failed outputs, each logged and recorded on the way.
+    await until(
+      "bundle.dropped and two output.failed webhooks",
+      () =>
+        hooks.filter((h) => h.body.includes('"bundle.dropped"')).length === 1 &&
+        hooks.filter((h) => h.body.includes('"output.failed"')).length === 2,
+      20_000,
+    );
 
     for (const url of [
       "/api/outputs",
@@ -227,7 +280,16 @@ describe("a speaker's identity never leaks", () => {
     seen.push({ where: "log lines", body: logLines.join("") });
     expect(logLines.length).toBeGreaterThan(20);
 
+    for (const [i, h] of hooks.entries())
+      seen.push({ where: `webhook ${i}`, body: `${h.headers}\n${h.body}` });
+    expect(hooks.length).toBe(3);
+
     const leaks = seen.filter((s) => hasMarker(s.body)).map((s) => s.where);
     expect(leaks).toEqual([]);
+    // Nor the webhook's signing secret (whole, or its key bytes) anywhere.
+    const secretLeaks = seen
+      .filter((s) => s.body.includes(SECRET) || s.body.includes(SECRET.slice("whsec_".length)))
+      .map((s) => s.where);
+    expect(secretLeaks).toEqual([]);
   }, 60_000);
 });
