@@ -1,0 +1,155 @@
+/**
+ * The staff workspace's two latency promises (issue 14), over HTTP on a listening socket:
+ * - the quotes page at 10,000 quotes: first page, a page deep in the list (from its cursor),
+ *   combined filters, one speaker, a text search; p95 <= 150 ms. Peer in the same run: what the
+ *   list did before the sorted quote indexes (read every matching quote, sort, slice), in process.
+ * - the live preview, POST /api/campaigns/preview, p50/p95 per format; p95 <= 100 ms for square.
+ *   Peer: the same card through previewCard in process (no HTTP, no JSON).
+ * The server runs in this process (requests one at a time, so the client's share is small) on the
+ * shared Redis under a prefix of its own, deleted at the end. Usage: npm run bench:workspace
+ * [-- --only quotes-page|preview] [--quotes N].
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { previewCard } from "../src/app/preview.service.js";
+import { listQuotes } from "../src/app/quotes.service.js";
+import { addUser } from "../src/app/users.service.js";
+import type { Quote } from "../src/domain/quote.js";
+import { type RunningServer, startServer } from "../src/http/server.js";
+import { ASSETS_DIR } from "../src/paths.js";
+import { createSessionStore } from "../src/store/session.store.js";
+import { harness } from "../test/http/fixtures.js";
+import { saveAll } from "../test/support/builders.js";
+import { benchQuotes, benchSpeakers } from "./pipeline/fixtures.js";
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: "string" },
+    quotes: { type: "string", default: "10000" },
+    requests: { type: "string", default: "100" },
+  },
+});
+const N = Number(args.quotes);
+const REQUESTS = Number(args.requests);
+const WARM_UP = 20;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+const fmt = (xs: number[]) => ({ p50: +pct(xs, 50).toFixed(1), p95: +pct(xs, 95).toFixed(1) });
+
+async function timed(n: number, job: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < WARM_UP; i++) await job();
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await job();
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+const h = await harness("bench-workspace");
+let server: RunningServer | undefined;
+const rows: { section: string; target: string; p50: number; p95: number; budget?: string }[] = [];
+try {
+  const speakers = benchSpeakers(50);
+  const quotes: Quote[] = benchQuotes(N, speakers.length).map((q, i) => {
+    const at = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+    return {
+      ...q,
+      createdAt: at,
+      updatedAt: at,
+      vetting: i % 5 === 0 ? { state: "pending" } : { state: "vetted", by: "bench", at },
+    };
+  });
+  const t0 = performance.now();
+  await saveAll(h.store, { speakers, quotes: [] });
+  for (let i = 0; i < quotes.length; i += 500) await saveAll(h.store, { quotes: quotes.slice(i, i + 500) });
+  console.error(`${N} quotes written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const staff = await addUser(h.store, "bench-staff", ["staff"], "bench");
+  const session = await createSessionStore(h.store).create("bench-staff");
+  server = await startServer({ ...h.deps, log: pino({ level: "warn" }), host: "127.0.0.1", port: 0 });
+  const url = server.url;
+  const page = (q: string) => async () => {
+    const res = await fetch(`${url}/workspace/quotes${q}`, {
+      headers: { cookie: `tm_session=${session.id}` },
+    });
+    if (res.status !== 200) throw new Error(`${q}: ${res.status}`);
+    return res.text();
+  };
+
+  if (!args.only || args.only === "quotes-page") {
+    const mid = quotes[Math.floor(N / 2)]!;
+    const deep = `?after=${encodeURIComponent(`${mid.createdAt}|${mid.id}`)}&page=${Math.floor(N / 100)}`;
+    const body = await page("?q=zzqx-never")();
+    if (!body.includes("quotes searched")) throw new Error("text search page has no summary");
+    const targets: [string, string][] = [
+      ["first page, no filter", ""],
+      ["deep page from its cursor", deep],
+      ["state + locale (combined)", "?state=pending&locale=ar"],
+      ["one speaker", `?speaker=${speakers[6]!.id}`],
+      ["text search, no match (one 2,000-quote window)", "?q=zzqx-never"],
+    ];
+    for (const [name, q] of targets)
+      rows.push({
+        section: "quotes page",
+        target: name,
+        ...fmt(await timed(REQUESTS, page(q))),
+        budget: "p95 <= 150",
+      });
+    // Peer: the list as it was before, every matching quote read then sorted (in process, no HTML).
+    const before = await timed(Math.min(REQUESTS, 30), async () =>
+      (await listQuotes(h.store, {})).slice(0, 50),
+    );
+    rows.push({ section: "quotes page", target: `peer: read all ${N} then slice (no HTTP)`, ...fmt(before) });
+  }
+
+  if (!args.only || args.only === "preview") {
+    const sample = path.join(ASSETS_DIR, "sample");
+    const raw = JSON.parse(readFileSync(path.join(sample, "campaign.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const brand = raw.brand as Record<string, unknown>;
+    const draft = {
+      ...raw,
+      id: "bench-preview",
+      brand: { ...brand, logo: path.join(sample, String(brand.logo)) },
+    };
+    const quoteId = quotes.find((q) => q.locale === "en")!.id;
+    for (const format of raw.formats as string[]) {
+      const post = async () => {
+        const res = await fetch(`${url}/api/campaigns/preview`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${staff.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ campaign: draft, quoteId, format }),
+        });
+        if (res.status !== 200) throw new Error(`preview ${format}: ${res.status} ${await res.text()}`);
+        return res.arrayBuffer();
+      };
+      const n = Math.min(REQUESTS, 40);
+      rows.push({
+        section: "live preview (HTTP)",
+        target: format,
+        ...fmt(await timed(n, post)),
+        budget: format === "square" ? "p95 <= 100" : undefined,
+      });
+      const direct = await timed(Math.min(n, 20), () =>
+        previewCard(h.deps, { draft, quoteId, format: format as "square", actor: "bench-staff" }),
+      );
+      rows.push({ section: "live preview (HTTP)", target: `peer: ${format} in process`, ...fmt(direct) });
+    }
+  }
+} finally {
+  await h.close(server);
+}
+
+console.log(
+  `\nWorkspace latency, ${N} quotes, ${REQUESTS} requests per figure after ${WARM_UP} warm-up (ms)\n`,
+);
+console.log("| section | target | p50 | p95 | budget |\n| --- | --- | ---: | ---: | --- |");
+for (const r of rows) console.log(`| ${r.section} | ${r.target} | ${r.p50} | ${r.p95} | ${r.budget ?? ""} |`);
