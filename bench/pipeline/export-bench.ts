@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { approvedOutputs, buildPool, type Pool } from "./export-pool.js";
 import { benchCampaign, seed } from "./fixtures.js";
@@ -79,11 +79,12 @@ async function exportInChild(world: World, campaignId: string): Promise<ChildRep
   return JSON.parse(line) as ChildReport;
 }
 
-/** `cp -r` of the same files, the floor for moving these bytes on this disk. */
-async function timedCp(src: string, dst: string): Promise<number> {
+/** `cp -r` of the same files (the folders `srcs`, into `dst`), the floor for moving these bytes on this disk. */
+async function timedCp(srcs: string[], dst: string): Promise<number> {
+  await mkdir(dst, { recursive: true });
   const t0 = now();
   await new Promise<void>((resolve, reject) => {
-    const cp = spawn("cp", ["-r", src, dst], { stdio: "ignore" });
+    const cp = spawn("cp", ["-r", ...srcs, dst], { stdio: "ignore" });
     cp.once("error", reject);
     cp.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`cp -r exited with ${code}`))));
   });
@@ -100,8 +101,8 @@ async function exportRep(world: World, pool: Pool, cards: number, campaignId: st
     throw new Error(`${campaignId}: export ${r.status} with ${r.outputs} of ${cards} outputs`);
   }
   await rm(path.join(world.exportDir, campaignId), { recursive: true, force: true });
-  const src = cards === pool.items.length ? pool.rootDir : pool.partDir(0);
-  const cpSeconds = await timedCp(src, path.join(world.root, `cp-${campaignId}`));
+  // Exactly this drop's files: the pool's parts that hold its outputs.
+  const cpSeconds = await timedCp(pool.dirsOf(cards), path.join(world.root, `cp-${campaignId}`));
   const zipOnly = await zipInChild(world, pool, cards);
   const filesMiB = pool.bytesOf(cards) / 1024 ** 2;
   const zipMiB = r.zipBytes / 1024 ** 2;
@@ -152,7 +153,7 @@ export async function runExportBench(
       smallest,
     );
     progress("export: warm-up (cp -r of the pool, one drop)");
-    await timedCp(pool.rootDir, path.join(world.root, "cp-warm"));
+    await timedCp([pool.rootDir], path.join(world.root, "cp-warm"));
     await exportRep(world, pool, smallest, "exp-warm");
     const bySize = new Map<number, ExportRep[]>(opts.sizes.map((s) => [s, []]));
     for (let r = 0; r < opts.reps; r++) {

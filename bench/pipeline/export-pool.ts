@@ -26,6 +26,8 @@ export type Pool = {
   items: PoolItem[];
   partDir: (p: number) => string;
   rootDir: string;
+  /** The part folders holding the first `count` outputs (a multiple of the part size). */
+  dirsOf: (count: number) => string[];
   /** Bytes on disk (cards and texts) of the first `count` outputs. */
   bytesOf: (count: number) => number;
   /** The zip entries a bundle of the first `count` outputs holds (files only, no manifest). */
@@ -105,6 +107,10 @@ export async function buildPool(
     items,
     rootDir: path.join(dataDir, "outputs", "pool"),
     partDir: (p) => path.join(dataDir, "outputs", "pool", `part-${p}`),
+    dirsOf: (count) =>
+      Array.from({ length: Math.ceil(count / partSize) }, (_, p) =>
+        path.join(dataDir, "outputs", "pool", `part-${p}`),
+      ),
     bytesOf: (count) => sizes.slice(0, count).reduce((a, b) => a + b, 0),
     zipEntries: (count) =>
       items.slice(0, count).flatMap((item, n) =>
