@@ -62,6 +62,14 @@
     }
   });
 
+  // A polled fragment that has something to say (the queue's progress when it ends) says it once.
+  document.body.addEventListener("htmx:afterSettle", () => {
+    for (const el of document.querySelectorAll("[data-announce]:not([data-announced])")) {
+      el.setAttribute("data-announced", "true");
+      say(el.getAttribute("data-announce") ?? "");
+    }
+  });
+
   // Campaign form: a live preview rendered by the workers' own code as the form changes (debounced),
   // and a warning when text and background contrast is below WCAG AA (4.5:1).
   const campaignForm = document.getElementById("campaign-form");
@@ -148,6 +156,8 @@
   const grid = document.getElementById("preview-grid");
   let previewTimer;
   let previewKey = "";
+  // "pending" while a change waits out the debounce, "rendering", then "done": tests and people can tell.
+  let gridState = "done";
   let inFlight;
   const urls = [];
   function card(format, locale) {
@@ -217,7 +227,10 @@
     if (!quoteId) return;
     const draft = draftFromForm();
     const key = JSON.stringify([draft, quoteId]);
-    if (key === previewKey) return;
+    if (key === previewKey) {
+      grid.dataset.state = gridState;
+      return;
+    }
     previewKey = key;
     inFlight?.abort();
     inFlight = new AbortController();
@@ -239,7 +252,8 @@
         ? `Rendering ${cards.length} cards…`
         : "Choose at least one format and one locale to see cards.";
     }
-    grid.dataset.state = "rendering";
+    gridState = "rendering";
+    grid.dataset.state = gridState;
     // Two at a time: the machine renders while staff keep typing.
     let next = 0;
     const worker = async () => {
@@ -250,7 +264,8 @@
     };
     await Promise.all([worker(), worker()]);
     if (signal.aborted) return;
-    grid.dataset.state = "done";
+    gridState = "done";
+    grid.dataset.state = gridState;
     const bad = cards.filter((x) => x.c.fig.dataset.state !== "ok").length;
     if (previewMessage) {
       previewMessage.textContent = bad
@@ -260,14 +275,16 @@
     }
   }
   const schedulePreview = () => {
+    if (grid) grid.dataset.state = "pending";
     clearTimeout(previewTimer);
     previewTimer = setTimeout(refreshPreview, 300);
   };
   if (campaignForm) {
     for (const type of ["input", "change"]) {
-      campaignForm.addEventListener(type, (e) => {
+      campaignForm.addEventListener(type, () => {
         checkContrast();
-        if (e.target?.id !== "f-cron" && e.target?.id !== "f-tz") schedulePreview();
+        // Every field: the draft (cron included) is what the API judges; an unchanged draft is not re-sent.
+        schedulePreview();
       });
     }
     document.getElementById("p-quote")?.addEventListener("change", schedulePreview);

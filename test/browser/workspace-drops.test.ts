@@ -1,0 +1,150 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withdrawConsent } from "../../src/app/safety.service.js";
+import { type RunningServer, startServer } from "../../src/http/server.js";
+import { type Harness, harness, makeUser } from "../http/fixtures.js";
+import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+
+if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
+
+/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
+async function axe(page: Page) {
+  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  await page.evaluate(source);
+  const result = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
+  )) as { id: string; impact: string; nodes: string[] }[];
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/**
+ * A campaign's drops, coverage and audit pages in Chromium: the plan of the next drop, drop now, the
+ * download checked against the bundle's sha256, a takedown acknowledged; the coverage heatmap's empty
+ * cells; the audit filter and the link to the entity. Outputs are made by the test builders (the
+ * render worker is exercised by workspace-campaign-preview.test.ts).
+ */
+describe.skipIf(!haveChromium)("drops, coverage and audit pages in Chromium", () => {
+  let h: Harness;
+  let server: RunningServer;
+  let browser: Browser;
+  let staff: string;
+
+  beforeAll(async () => {
+    h = await harness("browser-ws-drops");
+    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    staff = (await makeUser(h, "staff1", ["staff"])).token;
+    await saveAll(h.store, {
+      campaigns: [
+        aCampaign({
+          locales: ["en", "ar"],
+          narratives: ["corruption", "brutality"],
+          formats: ["square", "landscape"],
+          exposure: { maxPerSpeakerPerDrop: 1 },
+        }),
+      ],
+      speakers: [aSpeaker("s1"), aSpeaker("s2")],
+      quotes: [
+        aQuote("q1", "s1", { text: "This is not a holy war." }),
+        aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" }),
+        aQuote("q2", "s2", { text: "We were lied to." }),
+      ],
+    });
+    // What the render worker and a reviewer would leave: s1 has four approved outputs, s2 two.
+    const q1 = aQuote("q1", "s1", { text: "This is not a holy war." });
+    const q1ar = aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" });
+    const q2 = aQuote("q2", "s2", { text: "We were lied to." });
+    for (const q of [q1, q1ar, q2])
+      for (const format of ["square", "landscape"] as const)
+        await anOutput(h.store, h.dataDir, q, { format });
+    await mkdir("test-output", { recursive: true });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close(server);
+  });
+
+  async function signedIn(path: string) {
+    // The viewer is in New York; the campaign drops on Baghdad time.
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 1000 },
+      timezoneId: "America/New_York",
+      acceptDownloads: true,
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.text().includes("status of 4")) errors.push(m.text());
+    });
+    await page.goto(`${server.url}${path}`);
+    await page.fill("#token", staff);
+    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
+    return { page, context, errors };
+  }
+
+  it("drops page: the plan, drop now, download checked against the sha256, takedown acknowledged", async () => {
+    const { page, context, errors } = await signedIn("/workspace/campaigns/why-they-left/drops");
+    page.on("dialog", (d) => d.accept());
+    expect(await page.locator("#upcoming li").count()).toBeGreaterThanOrEqual(4);
+    // s1 has 4 approved (q1 and q1-ar × 2 formats), s2 has 2 (q2): one each goes out, the rest waits.
+    expect(await page.locator('#next-counts li[data-kind="selected"] strong').textContent()).toBe("2");
+    expect(await page.locator('#next-counts li[data-kind="held"] strong').textContent()).toBe("4");
+    expect(await axe(page)).toEqual([]);
+
+    await Promise.all([page.waitForURL(/done=dropped/), page.click("#drop-now")]);
+    expect(await page.locator(".notice").first().textContent()).toMatch(
+      /Dropped: bundle b-why-they-left-\d+ is written/,
+    );
+    const row = page.locator(".bundles-table tbody tr").first();
+    const shown = (await row.locator("code.sha").textContent())!.trim();
+    const [download] = await Promise.all([page.waitForEvent("download"), row.locator("a.download").click()]);
+    const file = await download.path();
+    const bytes = await readFile(file!);
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(shown);
+    const bundleId = await row.getAttribute("data-id");
+    expect((await h.store.bundles.get(bundleId!))!.value.zipSha256).toBe(shown);
+
+    // s1 withdraws: the dropped output becomes a takedown, listed until acknowledged.
+    await withdrawConsent(h.store, "s1", "staff1");
+    await page.reload();
+    expect(await page.locator("#takedowns-title").textContent()).toBe("Takedowns (1)");
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-drops.png", fullPage: true });
+    await Promise.all([page.waitForURL(/done=acknowledged/), page.click("#ack-takedowns")]);
+    expect(await page.locator("#status").textContent()).toContain("1 takedowns acknowledged");
+    expect(await page.locator("#takedowns-title").textContent()).toBe("Takedowns (0)");
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("coverage heatmap marks empty cells; the audit page filters and links to the entity", async () => {
+    const { page, context, errors } = await signedIn("/workspace/campaigns/why-they-left/coverage");
+    // 2 narratives × 2 locales × 2 formats; nothing in brutality.
+    expect(await page.locator("table.heatmap").count()).toBe(2);
+    expect(await page.locator("td.empty").count()).toBe(4);
+    expect(
+      await page.locator('td[data-narrative="corruption"][data-locale="en"]').first().getAttribute("class"),
+    ).toMatch(/level-\d/);
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-coverage.png", fullPage: true });
+
+    await page.click('nav.mainnav a[href="/workspace/audit"]');
+    await page.waitForURL(/\/workspace\/audit$/);
+    await page.selectOption("#a-action", "bundle.complete");
+    await Promise.all([page.waitForURL(/action=bundle.complete/), page.click("#audit-filter")]);
+    const rows = page.locator(".audit-table tbody tr");
+    expect(await rows.count()).toBe(1);
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-audit.png", fullPage: true });
+    await Promise.all([page.waitForURL(/\/drops$/), rows.first().locator("a.entity-link").click()]);
+    expect(await page.locator("h1").textContent()).toContain("Drops");
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+});
