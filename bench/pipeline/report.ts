@@ -263,7 +263,7 @@ function scaleSection(s: ScaleResult, reps: number): string[] {
     ...(s.configs.some((c) => c.processes * (s.concurrency ?? 2) > cores)
       ? [
           "",
-          `This machine has ${cores} cores and every process renders up to ${s.concurrency ?? 2} cards at once (libvips adds threads of its own): counts whose processes × in-flight cards exceed the cores are CPU-bound, so their efficiency measures the machine's cores, not the queue or Redis. Scale-out beyond that needs a machine with more cores.`,
+          `This machine has ${cores} cores and every process renders up to ${s.concurrency ?? 2} cards at once (libvips adds threads of its own): counts whose processes × in-flight cards exceed the cores are CPU-bound, so their efficiency measures the machine's cores, not the queue or Redis; on a shared machine the workers get less than all of it (their CPU share column), the rest going to other processes. Scale-out beyond that needs a machine with more cores.`,
         ]
       : []),
     "",

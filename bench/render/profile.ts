@@ -12,6 +12,7 @@ import { normaliseBrandImage } from "../../src/render/card/brand-image.js";
 import { renderCard } from "../../src/render/card/card.render.js";
 import { parseColour } from "../../src/render/card/colour.js";
 import { encode } from "../../src/render/card/encode.js";
+import { fitText } from "../../src/render/card/fit.js";
 import { ensureFonts, face } from "../../src/render/card/fonts.js";
 import { layoutFor } from "../../src/render/card/layout.js";
 import { toMarkup, withLanguage } from "../../src/render/card/pango.js";
@@ -65,6 +66,16 @@ for (const format of formats) {
           face: face(script, "regular"),
           size: sizes.get(i) ?? 40,
           width: L.text.width,
+        }),
+      ),
+      await step("  fitText: the quote's size search (every render it needs)", (i) =>
+        fitText({
+          text: input(i).quote,
+          markup: withLanguage(toMarkup(input(i).quote, input(i).direction), input(i).locale),
+          face: face(script, "regular"),
+          box: { width: L.text.width, height: L.group.height - (L.mark ? 300 : 0) },
+          minSize: L.quote.minSize,
+          maxSize: L.quote.maxSize,
         }),
       ),
       await step("  copy the cached base layer + PNG encode of RGB", async () => {
