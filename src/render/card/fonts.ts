@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -117,6 +117,14 @@ export const scriptOf = (direction: "ltr" | "rtl"): Script => (direction === "rt
 
 let ready: Promise<void> | undefined;
 
+function sameContent(file: string, content: string): boolean {
+  try {
+    return readFileSync(file, "utf8") === content;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * fontconfig's bitmap-scaling rule (the host's 10-scale-bitmap-fonts.conf, minus its part for
  * monochrome bitmap fonts, which we do not ship): a font without outlines (Noto Color Emoji's
@@ -166,7 +174,13 @@ export function ensureFonts(): Promise<void> {
     const previous = process.env.FONTCONFIG_FILE;
     try {
       mkdirSync(dir, { recursive: true });
-      writeFileSync(confFile, conf);
+      // Processes starting together share this file: one writing it in place while another's
+      // fontconfig reads it would give the reader a truncated config, and so the host's fonts.
+      if (!sameContent(confFile, conf)) {
+        const temporary = `${confFile}.${process.pid}.${Date.now()}.tmp`;
+        writeFileSync(temporary, conf);
+        renameSync(temporary, confFile);
+      }
       process.env.FONTCONFIG_FILE = confFile;
     } catch {
       // No writable temp directory: carry on with the host's fontconfig plus `fontfile`.
