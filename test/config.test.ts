@@ -33,8 +33,19 @@ describe("loadConfig", () => {
       token: undefined,
       metricsToken: undefined,
       storage: { kind: "disk" },
+      deliverBackoffMs: 10_000,
+      namedSecret: expect.any(Function),
     });
-    expect(loadConfig({ PORT: "", LOG_LEVEL: "", REDIS_URL: "" })).toEqual(c);
+    expect({ ...loadConfig({ PORT: "", LOG_LEVEL: "", REDIS_URL: "" }), namedSecret: c.namedSecret }).toEqual(
+      c,
+    );
+  });
+
+  it("reads an s3 target's credentials by the name the campaign gives, and a blank one as unset", () => {
+    const c = loadConfig({ PARTNER_SECRET: "s3cr3t", BLANK: "" });
+    expect(c.namedSecret("PARTNER_SECRET")).toBe("s3cr3t");
+    expect(c.namedSecret("BLANK")).toBeUndefined();
+    expect(c.namedSecret("MISSING")).toBeUndefined();
   });
 
   it("reads valid values, ignoring the rest of the environment", () => {
