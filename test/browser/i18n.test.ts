@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCampaign } from "../../src/app/campaigns.service.js";
+import { decide } from "../../src/app/review.service.js";
 import type { Output } from "../../src/domain/output.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
@@ -143,6 +144,13 @@ describe.skipIf(!haveChromium)("the pages in Arabic, in Chromium", () => {
     await expect.poll(() => page.locator("#toast").textContent()).toBe("تمت الموافقة");
     expect(await cards.first().locator("[data-status]").textContent()).toBe("موافَق عليه");
     expect((await h.store.outputs.get(outputs[0]!.id))?.value.status).toBe("approved");
+    // Someone else decides the second card meanwhile: the refusal is said in Arabic, not in the API's English.
+    await decide(h.store, outputs[1]!.id, "rejected", "rev2", "Not this one.");
+    await cards.nth(1).focus();
+    await page.keyboard.press("a");
+    await expect
+      .poll(() => page.locator("#toast").textContent())
+      .toBe("سبق البتّ في هذا المُخرَج: أعد تحميل الصفحة لترى ما بقي قيد المراجعة.");
 
     // A workspace page in Arabic.
     await page.goto(`${server.url}/workspace/quotes`);

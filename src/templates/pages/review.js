@@ -71,7 +71,11 @@
       body: JSON.stringify(body),
     });
     const data = await res.json().catch(() => ({ message: res.statusText }));
-    if (!res.ok) throw new Error(data.message || `HTTP ${res.status}`);
+    if (!res.ok) {
+      // A refusal the page knows is said in the page's language; any other keeps the server's words.
+      const known = { invalid_state: "errorDecided", forbidden: "errorForbidden" }[data.error];
+      throw new Error(known ? say(known) : data.message || `HTTP ${res.status}`);
+    }
     return data;
   }
 
