@@ -74,6 +74,7 @@ for (const format of formats) {
           markup: withLanguage(toMarkup(input(i).quote, input(i).direction), input(i).locale),
           face: face(script, "regular"),
           box: { width: L.text.width, height: L.group.height - (L.mark ? 300 : 0) },
+          colour: [255, 255, 255],
           minSize: L.quote.minSize,
           maxSize: L.quote.maxSize,
         }),
