@@ -35,7 +35,7 @@ describe("the sample campaign in all six locales", () => {
     const templates = loadTextTemplates();
     const quotes = await t.store.quotes.list();
     const byLocale: Record<string, typeof quotes> = {};
-    for (const q of quotes) (byLocale[q.locale] ??= []).push(q);
+    for (const q of quotes) byLocale[q.locale] = [...(byLocale[q.locale] ?? []), q];
     for (const lang of SUPPORTED_LANGUAGES) expect(byLocale[lang]?.length, lang).toBe(5);
 
     const attributions = new Map<string, string>();
