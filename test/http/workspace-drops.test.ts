@@ -254,6 +254,8 @@ describe("queue progress", () => {
     );
     expect(html).toContain("<strong>cannot_fit</strong>: the quote &lt;em&gt;does not fit&lt;/em&gt;");
     expect(html).toContain('action="/workspace/outputs/o-fail/retry"');
+    // An id on each button: htmx puts focus back on it after each poll's swap.
+    expect(html).toContain('<button type="submit" id="retry-o-fail">');
     expect((await get("/workspace/campaigns/why-they-left/progress", reviewer)).status).toBe(403);
     expect((await post("/workspace/outputs/o-fail/retry", reviewer)).status).toBe(403);
     expect((await post("/workspace/outputs/o-fail/retry", undefined)).status).toBe(401);
