@@ -356,6 +356,19 @@ describe("drops", () => {
   });
 });
 
+describe("drops of a frequent schedule", () => {
+  it("lists the first 60 drops and says there are more, without computing four weeks of every-5-second slots", async () => {
+    await saveAll(h.store, {
+      campaigns: [aCampaign({ id: "fast", schedule: { cron: "*/5 * * * * *", timeZone: "UTC" } })],
+    });
+    const started = Date.now();
+    const html = await (await get("/workspace/campaigns/fast/drops", staff)).text();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(html.match(/<li><time datetime=/g)).toHaveLength(60);
+    expect(html).toContain("…and more within four weeks.");
+  });
+});
+
 describe("coverage", () => {
   it("draws narrative × locale × format with empty cells marked; same permission as the API", async () => {
     const res = await get("/workspace/campaigns/why-they-left/coverage", staff);

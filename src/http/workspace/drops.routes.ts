@@ -6,7 +6,7 @@ import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns } from "../../app/safety.service.js";
 import { can } from "../../domain/user.js";
 import type { Logger } from "../../logger.js";
-import { slotsBetween } from "../../schedule/slots.js";
+import { nextSlots } from "../../schedule/slots.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
@@ -48,11 +48,10 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
       const c = await getCampaign(store, (req.params as { id: string }).id);
       const q = req.query as z.output<typeof dropsQuery>;
       const now = new Date();
-      const slots = slotsBetween(
-        c.schedule.cron,
-        c.schedule.timeZone,
-        now,
-        new Date(now.getTime() + 28 * DAY_MS),
+      // At most SHOWN + 1 slots are computed: a cron every second would have millions in four weeks.
+      const horizon = now.getTime() + 28 * DAY_MS;
+      const slots = nextSlots(c.schedule.cron, c.schedule.timeZone, now, SHOWN + 1).filter(
+        (at) => at.getTime() <= horizon,
       );
       const [plan, inReview, bundles, takedownIds, speakers] = await Promise.all([
         planDrop(store, c, now),
@@ -80,8 +79,7 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
         upcoming: slots
           .slice(0, SHOWN)
           .map((at) => ({ iso: at.toISOString(), local: inZone(at, c.schedule.timeZone) })),
-        upcomingTotal: slots.length,
-        upcomingMore: Math.max(0, slots.length - SHOWN),
+        upcomingMore: slots.length > SHOWN,
         next: {
           selected: plan.selected.length,
           deferred: plan.deferred.length,
