@@ -135,7 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowVolatileRedis: c.ALLOW_VOLATILE_REDIS === "1" || c.ALLOW_VOLATILE_REDIS === "true",
     storage: storageConfig(c),
     deliverBackoffMs: c.DELIVER_BACKOFF_MS,
-    namedSecret: (name) => (env[name] ? env[name] : undefined),
+    // Only DELIVERY_… variables: a campaign cannot have the worker send it any other one.
+    namedSecret: (name) => (name.startsWith("DELIVERY_") && env[name] ? env[name] : undefined),
   };
 }
 

@@ -41,11 +41,13 @@ describe("loadConfig", () => {
     );
   });
 
-  it("reads an s3 target's credentials by the name the campaign gives, and a blank one as unset", () => {
-    const c = loadConfig({ PARTNER_SECRET: "s3cr3t", BLANK: "" });
-    expect(c.namedSecret("PARTNER_SECRET")).toBe("s3cr3t");
-    expect(c.namedSecret("BLANK")).toBeUndefined();
-    expect(c.namedSecret("MISSING")).toBeUndefined();
+  it("reads an s3 target's credentials by the name the campaign gives (DELIVERY_… only), and a blank one as unset", () => {
+    const c = loadConfig({ DELIVERY_PARTNER_SECRET: "s3cr3t", DELIVERY_BLANK: "", OTHER: "x" });
+    expect(c.namedSecret("DELIVERY_PARTNER_SECRET")).toBe("s3cr3t");
+    expect(c.namedSecret("DELIVERY_BLANK")).toBeUndefined();
+    expect(c.namedSecret("DELIVERY_MISSING")).toBeUndefined();
+    // Never another of the process's variables, whatever a campaign names.
+    expect(c.namedSecret("OTHER")).toBeUndefined();
   });
 
   it("reads valid values, ignoring the rest of the environment", () => {

@@ -18,11 +18,16 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 export const WEBHOOK_LINK_TTL_S = 24 * 3600;
 export const WEBHOOK_LINK_MAX_TTL_S = 7 * 24 * 3600;
 
+/**
+ * Only variables named DELIVERY_…: a target names where its credentials are, and must not be able to
+ * name another of the worker's variables (REDIS_URL, S3_SECRET_ACCESS_KEY) and send it to its endpoint.
+ */
+export const DELIVERY_ENV_PREFIX = "DELIVERY_";
 const envName = z
   .string()
   .regex(
-    /^[A-Za-z_][A-Za-z0-9_]{0,127}$/,
-    "must be the NAME of an environment variable (letters, digits, _), never the credential itself",
+    /^DELIVERY_[A-Z0-9_]{1,100}$/,
+    "must be the NAME of an environment variable starting with DELIVERY_ (A-Z, 0-9, _), never the credential itself",
   );
 
 const folderTarget = z.strictObject({ type: z.literal("folder"), id: idSchema.optional() });

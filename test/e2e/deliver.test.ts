@@ -253,12 +253,12 @@ describe("deliveries through the shipped binary", { timeout: 120_000 }, () => {
         prefix: `${id}/drops`,
         endpoint: S3_ENV.S3_ENDPOINT,
         region: S3_ENV.S3_REGION,
-        accessKeyIdEnv: "PARTNER_S3_KEY",
+        accessKeyIdEnv: "DELIVERY_PARTNER_KEY",
         secretAccessKeyEnv: secretEnv,
       });
       await createCampaign(
         w.store,
-        campaignFile([target("archive", "PARTNER_S3_SECRET"), target("backup", "OLD_S3_SECRET")]),
+        campaignFile([target("archive", "DELIVERY_PARTNER_SECRET"), target("backup", "DELIVERY_OLD_SECRET")]),
         "staff1",
       );
       const quote = aQuote("q1", "s1");
@@ -269,9 +269,9 @@ describe("deliveries through the shipped binary", { timeout: 120_000 }, () => {
       const worker = new RoleProcess(["work", "--queue", "deliver"], {
         ...w.env,
         DELIVER_BACKOFF_MS: "150",
-        PARTNER_S3_KEY: S3_ENV.S3_ACCESS_KEY_ID,
-        PARTNER_S3_SECRET: S3_ENV.S3_SECRET_ACCESS_KEY,
-        OLD_S3_SECRET: wrong,
+        DELIVERY_PARTNER_KEY: S3_ENV.S3_ACCESS_KEY_ID,
+        DELIVERY_PARTNER_SECRET: S3_ENV.S3_SECRET_ACCESS_KEY,
+        DELIVERY_OLD_SECRET: wrong,
       });
       cleanups.push(async () => void (await worker.stop()));
       await worker.logged("worker started");
@@ -307,7 +307,7 @@ describe("deliveries through the shipped binary", { timeout: 120_000 }, () => {
       // A wrong secret is permanent: one attempt, a clear reason naming the variable, never the secret.
       expect(backup.attempts).toHaveLength(1);
       expect(backup.attempts[0]!.error).toMatch(
-        /refused \(SignatureDoesNotMatch\): check the credentials in PARTNER_S3_KEY and OLD_S3_SECRET/,
+        /refused \(SignatureDoesNotMatch\): check the credentials in DELIVERY_PARTNER_KEY and DELIVERY_OLD_SECRET/,
       );
       const table = await bin(["bundles", "list"], { env: staff });
       expect(table.out).toMatch(/failed \(backup: 1 attempts\)/);
@@ -336,7 +336,10 @@ describe("deliveries through the shipped binary", { timeout: 120_000 }, () => {
         w.store,
         {
           ...stored,
-          delivery: [target("archive", "PARTNER_S3_SECRET"), target("backup", "PARTNER_S3_SECRET")],
+          delivery: [
+            target("archive", "DELIVERY_PARTNER_SECRET"),
+            target("backup", "DELIVERY_PARTNER_SECRET"),
+          ],
         },
         "staff1",
       );

@@ -39,12 +39,26 @@ describe("delivery targets in the API", () => {
   it("refuses a bad target naming the field: a credential in place of a variable's name, a non-http URL, an unknown type", async () => {
     const cases: [unknown, string, RegExp][] = [
       [
-        [{ type: "s3", bucket: "b-1", accessKeyIdEnv: "K", secretAccessKeyEnv: "S", secretAccessKey: "x" }],
+        [
+          {
+            type: "s3",
+            bucket: "b-1",
+            accessKeyIdEnv: "DELIVERY_K",
+            secretAccessKeyEnv: "DELIVERY_S",
+            secretAccessKey: "x",
+          },
+        ],
         "delivery.0",
         /secretAccessKey/,
       ],
+      // Another of the worker's variables, which the target's endpoint would then receive: refused.
       [
-        [{ type: "s3", bucket: "b-1", accessKeyIdEnv: "AKIA/abc+def", secretAccessKeyEnv: "S" }],
+        [{ type: "s3", bucket: "b-1", accessKeyIdEnv: "REDIS_URL", secretAccessKeyEnv: "DELIVERY_S" }],
+        "delivery.0.accessKeyIdEnv",
+        /starting with DELIVERY_/,
+      ],
+      [
+        [{ type: "s3", bucket: "b-1", accessKeyIdEnv: "AKIA/abc+def", secretAccessKeyEnv: "DELIVERY_S" }],
         "delivery.0.accessKeyIdEnv",
         /NAME of an environment variable/,
       ],
