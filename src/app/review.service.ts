@@ -2,6 +2,8 @@ import { checkText } from "../domain/clean-text.js";
 import { AppError, notFound } from "../domain/errors.js";
 import type { Narrative } from "../domain/narrative.js";
 import { type Decision, move, type Output, type OutputState } from "../domain/output.js";
+import type { AuditEntry } from "../store/audit.store.js";
+import type { Versioned } from "../store/entity.repo.js";
 import type { Store } from "../store/store.js";
 
 export type OutputFilter = {
@@ -94,7 +96,22 @@ export async function decide(
 ): Promise<Output> {
   const found = await store.outputs.get(id);
   if (!found) throw notFound("output", id);
+  const d = decided(store, found, decision, reviewer, comment, now);
+  await store.outputs.commit({ writes: [d.write], audit: [d.audit] });
+  return d.next;
+}
+
+/** The rules of a decision on an output read with its revision: the write and audit entry, or why not. */
+function decided(
+  store: Store,
+  found: Versioned<Output>,
+  decision: Decision["decision"],
+  reviewer: string,
+  comment: string | undefined,
+  now: Date,
+) {
   const output = found.value;
+  const id = output.id;
   if (output.queuedBy === reviewer) {
     throw new AppError(
       "forbidden",
@@ -116,21 +133,16 @@ export async function decide(
   const next = move(output, decision, at, {
     decisions: [...output.decisions, { decision, by: reviewer, at, comment: trimmed }],
   });
-  await store.outputs.commit({
-    writes: [store.outputs.write(next, found)],
-    audit: [
-      {
-        actor: reviewer,
-        action: decision === "approved" ? "output.approved" : "output.rejected",
-        entity: id,
-        from: "in_review",
-        to: decision,
-        at,
-        detail: trimmed,
-      },
-    ],
-  });
-  return next;
+  const audit: AuditEntry = {
+    actor: reviewer,
+    action: decision === "approved" ? "output.approved" : "output.rejected",
+    entity: id,
+    from: "in_review",
+    to: decision,
+    at,
+    detail: trimmed,
+  };
+  return { next, write: store.outputs.write(next, found), audit };
 }
 
 export type BulkResult = {
@@ -140,22 +152,56 @@ export type BulkResult = {
   error?: { code: string; message: string };
 };
 
-/** Approves each output on its own: one refused output does not block the others. */
+/**
+ * Approves each output on its own terms: one refused output does not block the others. The outputs
+ * are read in one request and the approvals land in one commit (each write checked against the
+ * revision it was read at, each with its audit entry); if any changed meanwhile, each is decided
+ * again on its own, as `decide` does, so a race gives the same per-output results.
+ */
 export async function bulkApprove(
   store: Store,
   ids: string[],
   reviewer: string,
   comment?: string,
+  now = new Date(),
 ): Promise<BulkResult[]> {
-  const results: BulkResult[] = [];
-  for (const id of ids) {
-    try {
-      const o = await decide(store, id, "approved", reviewer, comment);
-      results.push({ id, ok: true, status: o.status });
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      results.push({ id, ok: false, error: { code: err.code, message: err.message } });
+  const refused = (id: string, err: unknown): BulkResult => {
+    if (!(err instanceof AppError)) throw err;
+    return { id, ok: false, error: { code: err.code, message: err.message } };
+  };
+  const oneByOne = async () => {
+    const results: BulkResult[] = [];
+    for (const id of ids) {
+      try {
+        const o = await decide(store, id, "approved", reviewer, comment, now);
+        results.push({ id, ok: true, status: o.status });
+      } catch (err) {
+        results.push(refused(id, err));
+      }
     }
+    return results;
+  };
+  // The same id twice: the second is refused as already decided, which only one at a time shows.
+  if (new Set(ids).size !== ids.length) return oneByOne();
+  const found = new Map((await store.outputs.getMany(ids)).map((v) => [v.value.id, v]));
+  const results: BulkResult[] = [];
+  const ok: ReturnType<typeof decided>[] = [];
+  for (const id of ids) {
+    const v = found.get(id);
+    try {
+      if (!v) throw notFound("output", id);
+      const d = decided(store, v, "approved", reviewer, comment, now);
+      ok.push(d);
+      results.push({ id, ok: true, status: d.next.status });
+    } catch (err) {
+      results.push(refused(id, err));
+    }
+  }
+  try {
+    await store.outputs.commit({ writes: ok.map((d) => d.write), audit: ok.map((d) => d.audit) });
+  } catch (err) {
+    if (err instanceof AppError && err.code === "conflict") return oneByOne();
+    throw err;
   }
   return results;
 }
