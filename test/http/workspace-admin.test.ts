@@ -1,3 +1,4 @@
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRedaction } from "../../src/app/safety.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
@@ -307,5 +308,72 @@ describe("users page: admins only, the same use cases as `testimony users`", () 
     expect(list).toContain("wa-rotate: revoked");
     expect((await post("/workspace/users/nobody/token", admin, withCsrf(admin))).status).toBe(404);
     expect((await post("/workspace/users/wa-rotate/token", admin, withCsrf(admin))).status).toBe(409);
+  });
+});
+
+describe("logo upload for the campaign form", () => {
+  const upload = (s: Session, logo: string, csrf = s.csrf) =>
+    fetch(`${server.url}/workspace/campaigns/logo`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie: `tm_session=${s.cookie}`, "x-csrf-token": csrf },
+      body: JSON.stringify({ logo }),
+    });
+
+  it("stores a PNG through the brand service and answers its blob: reference; the form saves it", async () => {
+    const png = await sharp({
+      create: { width: 64, height: 32, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 1 } },
+    })
+      .png()
+      .toBuffer();
+    const dataUrl = `data:image/png;base64,${png.toString("base64")}`;
+    expect((await upload(reviewer, dataUrl)).status).toBe(403);
+    expect((await upload(staff, dataUrl, "wrong")).status).toBe(403);
+    const gif = await upload(staff, `data:image/gif;base64,${png.toString("base64")}`);
+    expect(gif.status).toBe(400);
+    expect(((await gif.json()) as { message: string }).message).toContain("PNG or SVG");
+    const big = await upload(staff, `data:image/png;base64,${Buffer.alloc(2_100_000, 1).toString("base64")}`);
+    expect(big.status).toBe(400);
+    const broken = await upload(
+      staff,
+      `data:image/png;base64,${Buffer.from("not a png").toString("base64")}`,
+    );
+    expect(broken.status).toBe(400);
+
+    const ok = await upload(staff, dataUrl);
+    expect(ok.status).toBe(200);
+    const { logo } = (await ok.json()) as { logo: string };
+    expect(logo).toMatch(/^blob:[0-9a-f]{64}$/);
+
+    const form = new URLSearchParams({
+      _csrf: staff.csrf,
+      id: "wa-logo-camp",
+      name: "With a logo",
+      region: "Iraq",
+      locales: "en",
+      background: "#0f1f2e",
+      backgroundTo: "#1d3b53",
+      text: "#f5f1e8",
+      accent: "#e0a526",
+      hashtags: "",
+      cron: "0 9 * * 1",
+      timeZone: "Asia/Baghdad",
+      maxPerDrop: "3",
+      encoding: "png",
+      narratives: "brutality",
+      formats: "square",
+      textVariants: "post",
+      logo,
+    });
+    const saved = await fetch(`${server.url}/workspace/campaigns`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_session=${staff.cookie}` },
+      body: form.toString(),
+    });
+    expect(saved.status).toBe(303);
+    expect((await h.store.campaigns.get("wa-logo-camp"))!.value.brand.logo).toBe(logo);
+    const page = await (await get("/workspace/campaigns/wa-logo-camp/edit", staff)).text();
+    expect(page).toContain("The campaign's logo stays unless you choose another file.");
+    expect(page).toContain('id="f-logo-file"');
   });
 });

@@ -42,6 +42,11 @@ const campaignForm = z.object({
   maxPer7Days: field,
   encoding: field,
   _csrf: z.string().optional(),
+  /** A logo uploaded through /workspace/campaigns/logo: its blob: reference, or empty to keep the stored one. */
+  logo: z
+    .string()
+    .regex(/^(blob:[0-9a-f]{64})?$/, "upload the logo again")
+    .optional(),
   // Preview only (not part of the campaign).
   quote: field,
 });
@@ -64,7 +69,7 @@ function draftFrom(f: CampaignForm, id: string | undefined, keepLogo?: string) {
       background: f.gradient ? { from: f.background ?? "", to: f.backgroundTo ?? "" } : (f.background ?? ""),
       text: f.text ?? "",
       accent: f.accent ?? "",
-      ...(keepLogo ? { logo: keepLogo } : {}),
+      ...(f.logo || keepLogo ? { logo: f.logo || keepLogo } : {}),
     },
     hashtags: words(f.hashtags),
     links: (f.links ?? "").split(/\s+/).filter(Boolean),

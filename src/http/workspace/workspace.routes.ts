@@ -6,6 +6,7 @@ import { workspaceCampaignRoutes } from "./campaigns.routes.js";
 import { workspaceAssetRoutes } from "./common.js";
 import { workspaceCoverageRoutes } from "./coverage.routes.js";
 import { workspaceDropsRoutes } from "./drops.routes.js";
+import { workspaceLogoRoutes } from "./logo.routes.js";
 import { workspaceProgressRoutes } from "./progress.routes.js";
 import { workspaceQuoteRoutes } from "./quotes.routes.js";
 import { workspaceSpeakerRoutes } from "./speakers.routes.js";
@@ -18,6 +19,7 @@ export function workspaceRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pag
   workspaceSpeakerRoutes(app, deps, pages);
   workspaceUserRoutes(app, deps, pages);
   workspaceCampaignRoutes(app, deps, pages);
+  workspaceLogoRoutes(app, deps);
   workspaceProgressRoutes(app, deps, pages);
   workspaceDropsRoutes(app, deps, pages);
   workspaceCoverageRoutes(app, deps, pages);

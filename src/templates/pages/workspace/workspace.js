@@ -292,6 +292,53 @@
     refreshPreview();
   }
 
+  // Logo upload: type and size checked here and again by the server, which stores the file through
+  // the brand service and answers its blob: reference; the hidden field saves it with the form and
+  // the preview's drafts use it at once.
+  const logoFile = document.getElementById("f-logo-file");
+  const logoField = document.getElementById("f-logo");
+  const logoStatus = document.getElementById("logo-status");
+  const logoSay = (text, bad) => {
+    if (!logoStatus) return;
+    logoStatus.textContent = text;
+    logoStatus.className = bad ? "small bad" : "small";
+  };
+  logoFile?.addEventListener("change", () => {
+    const file = logoFile.files?.[0];
+    if (!file) return;
+    if (!["image/png", "image/svg+xml"].includes(file.type)) {
+      logoSay(`${file.name}: choose a PNG or SVG file.`, true);
+      return;
+    }
+    if (file.size > 2_000_000) {
+      logoSay(`${file.name}: at most 2 MB (this one is ${(file.size / 1e6).toFixed(1)} MB).`, true);
+      return;
+    }
+    logoSay(`Uploading ${file.name}…`);
+    const reader = new FileReader();
+    reader.onload = async () => {
+      try {
+        const res = await fetch("/workspace/campaigns/logo", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-csrf-token": csrf },
+          body: JSON.stringify({ logo: String(reader.result) }),
+        });
+        const body = await res.json().catch(() => ({}));
+        if (!res.ok) {
+          logoSay(`${file.name}: ${body.message ?? `refused (${res.status})`}`, true);
+          return;
+        }
+        if (logoField) logoField.value = body.logo;
+        if (grid) grid.dataset.logo = body.logo;
+        logoSay(`${file.name} uploaded: the preview uses it; save the campaign to keep it.`);
+        if (campaignForm) schedulePreview();
+      } catch {
+        logoSay(`${file.name}: the upload failed; try again.`, true);
+      }
+    };
+    reader.readAsDataURL(file);
+  });
+
   // Destructive forms ask first when they carry a data-confirm text (no inline handler needed).
   document.addEventListener("submit", (e) => {
     const text = e.target instanceof HTMLFormElement ? e.target.dataset.confirm : undefined;
