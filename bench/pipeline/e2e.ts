@@ -22,6 +22,8 @@ export type E2eRep = {
   bundleMiB: number;
   /** CPU seconds of the `testimony start` process and of redis-server during the repetition. */
   appCpuSeconds: number;
+  /** CPU seconds of the `testimony start` process during queue + render alone. */
+  appRenderCpuSeconds: number;
   redisCpuSeconds: number;
   /** What redis-server did (the world's private one), less the bench's own polling: queue + render, and all. */
   redisRender: RedisDelta;
@@ -43,6 +45,8 @@ export type E2eResult = {
     renderRatio: number;
     phases: { queue: number; render: number; approve: number; export: number; total: number };
     appCpuMsPerCard: number;
+    /** The same during queue + render only: against bareCpuMsPerCard, the worker's own overhead. */
+    appRenderCpuMsPerCard: number;
     bareCpuMsPerCard: number;
     redisCpuMsPerCard: number;
     /** Per card, queue + render phase and whole pipeline: Redis requests (round trips), commands, CPU ms. */
@@ -133,6 +137,7 @@ async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promis
   const ids = queued.outputIds;
   const polls = await waitRendered(world, campaignId, ids.length);
   const t2 = now();
+  const appCpu2 = await cpuSeconds(ctx.app.pid);
   const redis2 = await redisStats(world.redis);
   for (let i = 0; i < ids.length; i += 200) {
     const { results } = await api<{ results: { id: string; ok: boolean; error?: { message: string } }[] }>(
@@ -176,6 +181,7 @@ async function e2eRep(ctx: Ctx, campaignId: string, quoteIds?: string[]): Promis
     renderCardsPerSec: ids.length / s(t0, t2),
     bundleMiB: (exported.bundle?.bytes ?? 0) / 1024 ** 2,
     appCpuSeconds: appCpu,
+    appRenderCpuSeconds: appCpu2 - appCpu0,
     redisCpuSeconds: redisAll.cpuSeconds,
     redisRender,
     redisAll,
@@ -257,6 +263,7 @@ export async function runE2e(
           total: m((r) => r.total),
         },
         appCpuMsPerCard: m((r) => (r.appCpuSeconds / r.cards) * 1000),
+        appRenderCpuMsPerCard: m((r) => (r.appRenderCpuSeconds / r.cards) * 1000),
         bareCpuMsPerCard: median(bare.map((b) => (b.cpuSeconds / b.cards) * 1000)),
         redisCpuMsPerCard: m((r) => (r.redisCpuSeconds / r.cards) * 1000),
         redis: {

@@ -191,7 +191,7 @@ function e2eSection(e: E2eResult, reps: number): string[] {
     `| bare render | ${f2(e.cardsPerRep / m.bareCardsPerSec)} | | ${f1(m.bareCardsPerSec)} cards/s |`,
     "",
     `End-to-end ÷ bare render: **${f2(m.ratio)}** (target ≥ ${E2E_TARGET}); render phase ÷ bare render: ${f2(m.renderRatio)}.`,
-    `CPU per card: \`testimony start\` process ${f1(m.appCpuMsPerCard)} ms over the whole pipeline (bare renderCard ${f1(m.bareCpuMsPerCard)} ms), redis-server ${f2(m.redisCpuMsPerCard)} ms. Peak RSS of the \`testimony start\` process: ${f0(e.appPeakRssMiB)} MiB.`,
+    `CPU per card: \`testimony start\` process ${f1(m.appCpuMsPerCard)} ms over the whole pipeline${m.appRenderCpuMsPerCard ? `, ${f1(m.appRenderCpuMsPerCard)} ms during queue + render` : ""} (bare renderCard ${f1(m.bareCpuMsPerCard)} ms), redis-server ${f2(m.redisCpuMsPerCard)} ms. Peak RSS of the \`testimony start\` process: ${f0(e.appPeakRssMiB)} MiB.`,
     "",
     ...(m.redis ? redisPerCardLines(m.redis) : []),
     "| rep | cards | queue s | render s | approve s | export s | total s | cards/s | bare cards/s |",
