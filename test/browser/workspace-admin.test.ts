@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRedaction } from "../../src/app/safety.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
@@ -152,6 +153,30 @@ describe.skipIf(!haveChromium)("workspace admin pages in Chromium", () => {
     );
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: "test-output/workspace-quotes-search.png", fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
+  it("staff choose a logo in the campaign form: a wrong type is refused on the page, a PNG is uploaded", async () => {
+    const { page, context, errors } = await signedIn(staff, "/workspace/campaigns/new");
+    const png = await sharp({
+      create: { width: 80, height: 40, channels: 4, background: { r: 220, g: 40, b: 40, alpha: 1 } },
+    })
+      .png()
+      .toBuffer();
+    await page.setInputFiles("#f-logo-file", { name: "logo.gif", mimeType: "image/gif", buffer: png });
+    await page.waitForFunction(() =>
+      document.getElementById("logo-status")?.textContent?.includes("PNG or SVG"),
+    );
+    expect(await page.locator("#f-logo").inputValue()).toBe("");
+    await page.setInputFiles("#f-logo-file", { name: "logo.png", mimeType: "image/png", buffer: png });
+    await page.waitForFunction(() =>
+      document.getElementById("logo-status")?.textContent?.includes("uploaded"),
+    );
+    const ref = await page.locator("#f-logo").inputValue();
+    expect(ref).toMatch(/^blob:[0-9a-f]{64}$/);
+    expect(await page.locator("#preview-grid").getAttribute("data-logo")).toBe(ref);
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: "test-output/workspace-campaign-logo.png", fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
   }, 90_000);
