@@ -7,7 +7,7 @@ import { createExportLeaseStore } from "../store/export-lease.store.js";
 import type { Store } from "../store/store.js";
 import { type DeliverQueue, enqueueBundleDeliveries } from "./deliver.service.js";
 import { exists, type FailedAtExport, writeBundleFolder } from "./export/bundle-folder.js";
-import { holdLease, newOwner, takeLease } from "./export/lease.js";
+import { type HeldLease, holdLease, newOwner, takeLease } from "./export/lease.js";
 import { readWrittenManifest } from "./export/manifest-file.js";
 import { markExported } from "./export/mark-exported.js";
 import { type BatchStep, EXPORT_BATCH, type Paging } from "./export/pages.js";
@@ -78,6 +78,10 @@ export async function exportSlot(
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const leases = createExportLeaseStore(store.redis, store.keys);
   const report: ExportReport = { recovered: [], heldBack: [], failedAtExport: [] };
+  let held: HeldLease | undefined;
+  const hold = () => {
+    held ??= holdLease(leases, id, owner, leaseMs, log);
+  };
 
   const paging = pagingOf(deps);
   const { recovered } = await recoverUnfinished({ ...deps, log }, campaign.id, opts.slot, {
@@ -102,6 +106,8 @@ export async function exportSlot(
   let resumed = Boolean(record && record.value.status === "writing");
   if (!record || record.value.status === "released") {
     await markMissedDrops(store, campaign.id, opts.slot, now);
+    // The lease is renewed from the moment the bundle record holds it: reserving a big drop's
+    // outputs, a batch at a time, may take longer than the lease lives.
     const reserved = await retryOnConflict(
       () =>
         reserve(
@@ -110,11 +116,14 @@ export async function exportSlot(
           opts.slot,
           opts.actor,
           now,
-          { id: owner, lease: leases.setOp(id, owner, leaseMs) },
+          { id: owner, lease: leases.setOp(id, owner, leaseMs), onReserved: hold },
           paging,
         ),
       { tries: 10 },
-    );
+    ).catch(async (err: unknown) => {
+      await held?.stop();
+      throw err;
+    });
     report.heldBack = reserved.heldBack;
     if (!reserved.record) {
       log.info("nothing to drop");
@@ -136,7 +145,8 @@ export async function exportSlot(
     }
   }
   const bundle = record.value;
-  const held = holdLease(leases, id, owner, leaseMs, log);
+  hold();
+  const lease = held!;
   try {
     const dirAbs = path.join(deps.exportDir, bundle.dir);
     let written: { ids: string[]; zip: { sha256: string; bytes: number } };
@@ -147,7 +157,7 @@ export async function exportSlot(
         actor: opts.actor,
         batch: paging.batch,
         stillOwned: () => {
-          if (held.lost()) {
+          if (lease.lost()) {
             throw new AppError(
               "conflict",
               `bundle ${id}: another drop took it over while this one wrote; not renamed`,
@@ -189,7 +199,7 @@ export async function exportSlot(
     return { status: "written", bundle: complete, ...report };
   } finally {
     // A failed write frees the lease at once, so the next drop (any slot) can release the bundle.
-    await held.stop();
+    await lease.stop();
   }
 }
 

@@ -73,6 +73,10 @@ export function createExportLeaseStore(redis: Redis, keys: Keys) {
     async holder(bundleId: string): Promise<string | undefined> {
       return (await redis.get(keyOf(bundleId))) ?? undefined;
     },
+    /** Milliseconds the lease has left (negative when there is none). */
+    async ttlMs(bundleId: string): Promise<number> {
+      return redis.pttl(keyOf(bundleId));
+    },
   };
 }
 export type ExportLeaseStore = ReturnType<typeof createExportLeaseStore>;

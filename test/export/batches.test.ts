@@ -11,8 +11,10 @@ import { releaseBundle } from "../../src/app/export/recover.js";
 import { type ExportStep, exportSlot, recoverDrops } from "../../src/app/export.service.js";
 import { bundleId } from "../../src/domain/bundle.js";
 import { AppError } from "../../src/domain/errors.js";
+import { createExportLeaseStore } from "../../src/store/export-lease.store.js";
 import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { cli } from "../support/cli.js";
+import { until } from "../support/poll.js";
 import { REDIS_URL, testStore } from "../support/redis.js";
 
 const run = promisify(execFile);
@@ -173,6 +175,31 @@ describe("a drop killed between two batches is recovered, never stranded or ship
     expect((await env.store.bundles.get(b1))!.value.status).toBe("released");
     // Nothing stranded: the next drop ships all five.
     const r = await exportSlot(env.deps, { campaignId: CAMPAIGN, slot: S2, actor: "staff1" });
+    expect(r.status).toBe("written");
+    await expectShippedOnce(env);
+  });
+
+  it("the lease is renewed while the outputs are reserved, so a long reservation keeps its bundle", async () => {
+    const env = await setup("batch-lease");
+    const b1 = bundleId(CAMPAIGN, S1);
+    const leases = createExportLeaseStore(env.store.redis, env.store.keys);
+    const leaseMs = 600;
+    let waited = false;
+    const afterStep = async (step: ExportStep) => {
+      if (step !== "reserve-batch" || waited) return;
+      waited = true;
+      // Reserving takes longer than the lease lives: it must be renewed meanwhile, not run out.
+      const first = await leases.ttlMs(b1);
+      await until(
+        "the lease renewed during the reservation",
+        async () => (await leases.ttlMs(b1)) > first,
+        5_000,
+      );
+    };
+    const r = await exportSlot(
+      { ...env.deps, leaseMs, afterStep },
+      { campaignId: CAMPAIGN, slot: S1, actor: "staff1" },
+    );
     expect(r.status).toBe("written");
     await expectShippedOnce(env);
   });

@@ -74,7 +74,8 @@ export async function reserve(
   slot: Date,
   actor: string,
   now: Date,
-  owner: { id: string; lease: RawOp },
+  /** `onReserved` is called once the bundle record (and the lease) is committed, before the outputs are. */
+  owner: { id: string; lease: RawOp; onReserved?: () => void },
   paging: Paging = { batch: EXPORT_BATCH },
 ): Promise<{ record?: Versioned<Bundle>; heldBack: { speakerId: string; count: number }[] }> {
   const id = bundleId(campaignId, slot);
@@ -126,6 +127,7 @@ export async function reserve(
     ops: [owner.lease],
   });
   const record = { value: bundle, rev: (already?.rev ?? 0) + 1 };
+  owner.onReserved?.();
   await reserveOutputs(store, record, paging);
   return { record, heldBack };
 }
