@@ -44,7 +44,11 @@ async function pageThrough(query: string) {
   const summaries: string[] = [];
   let url: string | undefined = `/workspace/quotes?${query}`;
   for (let n = 0; url && n < 50; n++) {
-    const res = await app.inject({ method: "GET", url, cookies: { tm_session: session.cookie } });
+    const res: { statusCode: number; body: string } = await app.inject({
+      method: "GET",
+      url,
+      cookies: { tm_session: session.cookie },
+    });
     expect(res.statusCode, url).toBe(200);
     ids.push(
       ...[...res.body.matchAll(/<li class="quote [^"]*" id="quote-[^"]+" data-id="([^"]+)"/g)].map(
@@ -52,7 +56,7 @@ async function pageThrough(query: string) {
       ),
     );
     summaries.push(/<p class="summary"[^>]*>([^<]*)/.exec(res.body)![1]!.replace(/\s+/g, " ").trim());
-    const next = /<a href="([^"]+)" rel="next">/.exec(res.body)?.[1];
+    const next: string | undefined = /<a href="([^"]+)" rel="next">/.exec(res.body)?.[1];
     url = next?.replaceAll("&amp;", "&").replaceAll("&#x3D;", "=");
   }
   return { ids, summaries };
