@@ -276,7 +276,7 @@ describe("operations", () => {
         .json()
         .queues.map((q: { name: string }) => q.name)
         .sort(),
-    ).toEqual(["export", "render"]);
+    ).toEqual(["deliver", "export", "render"]);
   });
 });
 
