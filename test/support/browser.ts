@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Debian's Chromium: CI installs it (`.ci/run`); browser tests skip, saying so, where it is absent. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -21,4 +23,17 @@ export function launchChromium(): Promise<Browser> {
       "--no-first-run",
     ],
   });
+}
+
+/**
+ * axe-core's own source, evaluated in the page through the DevTools protocol (the page's CSP forbids
+ * inline scripts): the serious and critical violations, each with up to three of its nodes.
+ */
+export async function axeViolations(page: Page) {
+  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  await page.evaluate(source);
+  const result = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
+  )) as { id: string; impact: string; nodes: string[] }[];
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
 }
