@@ -1,6 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { createCampaign, getCampaign, setPaused, updateCampaign } from "../../app/campaigns.service.js";
+import {
+  createCampaign,
+  getCampaign,
+  type NewWebhookSecret,
+  setPaused,
+  updateCampaign,
+} from "../../app/campaigns.service.js";
 import { queueCampaign } from "../../app/queue.service.js";
 import { listQuotes } from "../../app/quotes.service.js";
 import { type Campaign, ENCODINGS, FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
@@ -12,6 +18,17 @@ import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
 import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { secretPage } from "./delivery.routes.js";
+import {
+  type DeliveryRow,
+  deliveryFormShape,
+  deliveryFromRows,
+  errorsToRows,
+  rowsFromBody,
+  rowsFromCampaign,
+  rowView,
+  withBlankRow,
+} from "./delivery-form.js";
 import { scheduleQuery, scheduleView } from "./schedule-view.js";
 
 /** The campaign form as a browser posts it: strings, and arrays for repeated checkboxes. */
@@ -49,6 +66,8 @@ const campaignForm = z.object({
     .optional(),
   // Preview only (not part of the campaign).
   quote: field,
+  // The Delivery fieldset's rows (d<i>_<field>), see delivery-form.ts.
+  ...deliveryFormShape,
 });
 type CampaignForm = z.output<typeof campaignForm>;
 
@@ -56,7 +75,7 @@ const words = (s: string | undefined) => (s ?? "").split(/[\s,]+/).filter(Boolea
 const int = (s: string | undefined) => (s?.trim() ? Number(s) : undefined);
 
 /** Form fields → the campaign file's shape; the zod schema (the same as the API's and the CLI's) judges it. */
-function draftFrom(f: CampaignForm, id: string | undefined, keepLogo?: string) {
+function draftFrom(f: CampaignForm, id: string | undefined, keepLogo?: string, delivery?: unknown[]) {
   return {
     id: id ?? f.id?.trim() ?? "",
     name: f.name ?? "",
@@ -79,6 +98,8 @@ function draftFrom(f: CampaignForm, id: string | undefined, keepLogo?: string) {
       ...(int(f.maxPer7Days) !== undefined ? { maxPerSpeakerPer7Days: int(f.maxPer7Days) } : {}),
     },
     encoding: f.encoding || "png",
+    // Only when the form had its Delivery fieldset: otherwise an edit keeps the stored targets.
+    ...(delivery ? { delivery } : {}),
   };
 }
 
@@ -143,6 +164,8 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       message?: string;
       /** The stored logo of the campaign being edited, kept by the preview's drafts. */
       logo?: string;
+      /** The Delivery fieldset's rows (stored targets, or as posted). */
+      rows: DeliveryRow[];
     },
     status = 200,
   ) {
@@ -180,6 +203,8 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
         quotes: vetted.map((q) => ({ id: q.id, label: `${q.locale} · ${q.text.slice(0, 70)}` })),
         sched: scheduleView(v.cron ?? "", v.timeZone ?? ""),
         logo: opts.logo,
+        deliveryRows: withBlankRow(opts.rows).map((r) => rowView(r, opts.errors ?? [])),
+        deliveryError: errors.delivery,
       },
       status,
     );
@@ -216,7 +241,7 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
   );
 
   app.get("/workspace/campaigns/new", { config: pageAccess("campaigns:write") }, async (req, reply) =>
-    formPage(req, reply, { values: BLANK }),
+    formPage(req, reply, { values: BLANK, rows: rowsFromCampaign({}) }),
   );
 
   app.get(
@@ -224,35 +249,72 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     { config: { ...pageAccess("campaigns:write"), entity: "campaign" }, schema: { params: idParam } },
     async (req, reply) => {
       const c = await getCampaign(store, (req.params as { id: string }).id);
-      return formPage(req, reply, { values: formFrom(c), editing: c.id, logo: c.brand.logo });
+      return formPage(req, reply, {
+        values: formFrom(c),
+        editing: c.id,
+        logo: c.brand.logo,
+        rows: rowsFromCampaign(c),
+      });
     },
   );
 
   /** Field errors come from the same zod schema as the API and the CLI, shown beside their fields. */
   async function save(req: FastifyRequest, reply: FastifyReply, editing?: string) {
     const f = req.body as CampaignForm;
+    const posted = rowsFromBody(req.body as Record<string, unknown>);
+    const { delivery, rowOf } = posted ? deliveryFromRows(posted) : { delivery: undefined, rowOf: [] };
+    const rows = async () => posted ?? rowsFromCampaign(editing ? await getCampaign(store, editing) : {});
+    let newSecrets: NewWebhookSecret[] = [];
+    let savedId = editing ?? "";
     try {
       if (editing) {
         const prev = await getCampaign(store, editing);
-        await updateCampaign(store, draftFrom(f, editing, prev.brand.logo), req.user!.id, "form");
+        const saved = await updateCampaign(
+          store,
+          draftFrom(f, editing, prev.brand.logo, delivery),
+          req.user!.id,
+          "form",
+        );
+        newSecrets = "newSecrets" in saved ? saved.newSecrets : [];
       } else {
-        const r = await createCampaign(store, draftFrom(f, undefined), req.user!.id, "form");
+        const r = await createCampaign(
+          store,
+          draftFrom(f, undefined, undefined, delivery),
+          req.user!.id,
+          "form",
+        );
         if (!r.created)
           return formPage(
             req,
             reply,
-            { values: f, message: `campaign ${r.campaign.id} exists already` },
+            { values: f, message: `campaign ${r.campaign.id} exists already`, rows: await rows() },
             409,
           );
+        newSecrets = r.newSecrets;
+        savedId = r.campaign.id;
       }
     } catch (err) {
       if (!(err instanceof AppError) || !["invalid_input", "conflict"].includes(err.code)) throw err;
       return formPage(
         req,
         reply,
-        { values: f, editing, errors: err.details, message: err.message.split("\n")[0]?.replace(/:$/, "") },
+        {
+          values: f,
+          editing,
+          errors: errorsToRows(err.details, rowOf),
+          message: err.message.split("\n")[0]?.replace(/:$/, ""),
+          rows: await rows(),
+        },
         err.code === "conflict" ? 409 : 400,
       );
+    }
+    // A new webhook secret is shown once, on the page that answers this post (never in a URL).
+    if (newSecrets.length) {
+      return secretPage(req, reply, pages, {
+        campaignId: savedId,
+        campaignName: f.name ?? savedId,
+        secrets: newSecrets,
+      });
     }
     return reply.redirect(`/workspace/campaigns?done=${editing ? "saved" : "created"}`, 303);
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { getCampaign } from "../../app/campaigns.service.js";
+import { bundleDeliveries } from "../../app/deliver.service.js";
 import { planDrop } from "../../app/export/reserve.js";
 import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns } from "../../app/safety.service.js";
@@ -11,15 +12,16 @@ import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
-import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { actionAccess, pageAccess, say, sendPage } from "./common.js";
 import { inZone } from "./schedule-view.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 const SHOWN = 60;
 
 const dropsQuery = z.object({
-  done: z.enum(["dropped", "empty", "already", "acknowledged"]).optional(),
+  done: z.enum(["dropped", "empty", "already", "acknowledged", "redelivered"]).optional(),
   b: z.string().max(200).optional(),
+  t: z.string().max(80).optional(),
   n: z.coerce.number().int().min(0).optional(),
 });
 const many = z
@@ -64,11 +66,13 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
       const held = new Map<string, number>();
       for (const d of plan.deferred) held.set(d.speakerId, (held.get(d.speakerId) ?? 0) + 1);
       const takedowns = (await store.outputs.getMany(takedownIds)).map((v) => v.value);
+      const deliveries = await bundleDeliveries(store, bundles);
       const flash = {
         dropped: `Dropped: bundle ${q.b ?? ""} is written.`,
         empty: "Nothing to drop: no approved output and no takedown to list.",
         already: `Bundle ${q.b ?? ""} was already complete.`,
         acknowledged: `${q.n ?? 0} takedowns acknowledged: later bundles stop listing them.`,
+        redelivered: say(req, pages, "delivery.doneRedelivered", { bundle: q.b ?? "", target: q.t ?? "" }),
       };
       return sendPage(req, reply, pages, "drops", {
         title: `Drops: ${c.name}`,
@@ -109,6 +113,19 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
             takedowns: b.takedowns.length,
             kb: b.bytes !== undefined ? Math.max(1, Math.round(b.bytes / 1024)) : undefined,
             sha: b.zipSha256,
+            // Per s3 or webhook target: delivered / retrying / failed, attempts, the last error.
+            delivery: (deliveries.get(b.id)?.targets ?? []).map((t) => {
+              const last = t.attempts[t.attempts.length - 1];
+              return {
+                target: t.target,
+                type: t.type,
+                statusKey: `delivery.status_${t.status}`,
+                status: t.status,
+                failed: t.status === "failed",
+                attempts: t.attempts.length,
+                error: last?.status === "delivered" ? undefined : last?.error,
+              };
+            }),
           })),
         takedowns: takedownIds.map((id) => {
           const o = takedowns.find((t) => t.id === id);

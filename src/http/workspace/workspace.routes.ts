@@ -5,6 +5,7 @@ import { workspaceAuditRoutes } from "./audit.routes.js";
 import { workspaceCampaignRoutes } from "./campaigns.routes.js";
 import { workspaceAssetRoutes } from "./common.js";
 import { workspaceCoverageRoutes } from "./coverage.routes.js";
+import { workspaceDeliveryRoutes } from "./delivery.routes.js";
 import { workspaceDropsRoutes } from "./drops.routes.js";
 import { workspaceLogoRoutes } from "./logo.routes.js";
 import { workspaceProgressRoutes } from "./progress.routes.js";
@@ -22,6 +23,7 @@ export function workspaceRoutes(app: FastifyInstance, deps: HttpDeps, pages: Pag
   workspaceLogoRoutes(app, deps);
   workspaceProgressRoutes(app, deps, pages);
   workspaceDropsRoutes(app, deps, pages);
+  workspaceDeliveryRoutes(app, deps, pages);
   workspaceCoverageRoutes(app, deps, pages);
   workspaceAuditRoutes(app, deps, pages);
 }

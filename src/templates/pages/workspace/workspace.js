@@ -339,6 +339,15 @@
     reader.readAsDataURL(file);
   });
 
+  // Delivery targets: a new row shows only the fields of the type chosen (without script, all show).
+  document.addEventListener("change", (e) => {
+    const select = e.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-delivery-type")) return;
+    const row = select.closest(".delivery-target");
+    for (const group of row?.querySelectorAll("[data-for-type]") ?? [])
+      group.hidden = Boolean(select.value) && group.getAttribute("data-for-type") !== select.value;
+  });
+
   // Destructive forms ask first when they carry a data-confirm text (no inline handler needed).
   document.addEventListener("submit", (e) => {
     const text = e.target instanceof HTMLFormElement ? e.target.dataset.confirm : undefined;
