@@ -1,5 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCampaign } from "../../src/app/campaigns.service.js";
@@ -7,20 +6,9 @@ import { decide } from "../../src/app/review.service.js";
 import type { Output } from "../../src/domain/output.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
-import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
-async function axe(page: Page) {
-  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  // The page's CSP forbids inline scripts; the test tool is evaluated through the DevTools protocol.
-  await page.evaluate(source);
-  const result = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
 
 const htmlAttrs = (page: Page) =>
   page.evaluate(() => ({ lang: document.documentElement.lang, dir: document.documentElement.dir }));

@@ -1,25 +1,14 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import type { Browser, Page } from "playwright-core";
+import { mkdir } from "node:fs/promises";
+import type { Browser } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRedaction } from "../../src/app/safety.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 import { aQuote, aSpeaker, saveAll } from "../support/builders.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
-async function axe(page: Page) {
-  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  await page.evaluate(source);
-  const result = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
 
 const PRIVATE = "Realname Browser-Qz";
 

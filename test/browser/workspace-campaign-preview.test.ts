@@ -1,29 +1,18 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdir } from "node:fs/promises";
 import type { Worker } from "bullmq";
 import { pino } from "pino";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { REDIS_URL } from "../support/redis.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
-async function axe(page: Page) {
-  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  await page.evaluate(source);
-  const result = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
 
 const LONG = "They lied to us about everything, and we believed them. ".repeat(17).trim(); // 968 characters
 

@@ -1,12 +1,11 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import type { Browser, Page } from "playwright-core";
+import { mkdir } from "node:fs/promises";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importQuotes, importSpeakers } from "../../src/app/import.service.js";
 import { changeVetting } from "../../src/app/quotes.service.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
 import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
-import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -14,17 +13,6 @@ const HEADER =
   "id,speaker_id,text,locale,narrative,source_title,source_publisher,source_url,source_published_at";
 const row = (id: string, text: string, date = "2015-09-21") =>
   `${id},ws-defector,"${text}",en,brutality,"Victims, Perpetrators, Assets","ICSR, King's College London",https://icsr.info/report,${date}`;
-
-/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
-async function axe(page: Page) {
-  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  // The page's CSP forbids inline scripts; the test tool is evaluated through the DevTools protocol.
-  await page.evaluate(source);
-  const result = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
 
 describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
   let h: Harness;
