@@ -11,9 +11,10 @@ import { can } from "../../domain/user.js";
 import { readRecords } from "../../import/read-records.js";
 import type { IndexPosition } from "../../store/entity.repo.js";
 import type { HttpDeps } from "../deps.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, isHtmx, pageAccess, sendPage } from "./common.js";
+import { actionAccess, isHtmx, pageAccess, say, sendPage } from "./common.js";
 
 const PAGE_SIZE = 50;
 
@@ -52,11 +53,12 @@ const vettingBody = z.object({
   _csrf: z.string().optional(),
 });
 
+/** Catalogue keys (src/templates/pages/i18n) of the notices after an action. */
 const DONE: Record<NonNullable<ListQuery["done"]>, string> = {
-  vet: "Quote vetted.",
-  reject: "Quote rejected.",
-  retire: "Quote retired.",
-  imported: "imported.",
+  vet: "quotes.doneVet",
+  reject: "quotes.doneReject",
+  retire: "quotes.doneRetire",
+  imported: "quotes.doneImported",
 };
 
 /** Only back into the quotes list, with its filters: never somewhere else. */
@@ -190,7 +192,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       pages,
       "quotes",
       {
-        title: "Quotes",
+        title: say(req, pages, "quotes.title"),
         quotes: shown.map(view),
         total,
         from: shown.length ? (page - 1) * PAGE_SIZE + 1 : 0,
@@ -210,7 +212,11 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
           : undefined,
         filters: {
           states: opts(VETTING_STATES, q.state),
-          narratives: opts(NARRATIVES, q.narrative, (v) => NARRATIVE_LABELS[v]),
+          narratives: opts(NARRATIVES, q.narrative, (v) =>
+            pages.i18n.t(requestLanguage(req, pages.i18n), `narrative.${v}`, {
+              defaultValue: NARRATIVE_LABELS[v],
+            }),
+          ),
           speakers: speakers
             .map((s) => ({ value: s.id, label: `${s.pseudonym} (${s.id})`, selected: s.id === q.speaker }))
             .sort((a, b) => a.label.localeCompare(b.label)),
@@ -219,8 +225,8 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
         },
         flash: q.done
           ? q.done === "imported"
-            ? `${q.n ?? 0} records ${DONE.imported}`
-            : DONE[q.done]
+            ? say(req, pages, DONE.imported, { count: q.n ?? 0 })
+            : say(req, pages, DONE[q.done])
           : undefined,
         ...extra,
       },
@@ -276,9 +282,13 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       const result = await check(body);
       const data = checkData(body, result);
       if (isHtmx(req)) {
-        return reply
-          .type("text/html; charset=utf-8")
-          .send(pages.render("workspace/_check", { ...data, csrf: req.session!.csrf }));
+        return reply.type("text/html; charset=utf-8").send(
+          pages.render("workspace/_check", {
+            ...data,
+            lang: requestLanguage(req, pages.i18n),
+            csrf: req.session!.csrf,
+          }),
+        );
       }
       return listPage(req, reply, listQuery.parse({}), data, result.ok ? 200 : 400);
     },
