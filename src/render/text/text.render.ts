@@ -68,9 +68,18 @@ function createEngine() {
   hb.registerHelper("upper", (s: unknown, options: HelperOptions) =>
     String(s).toLocaleUpperCase(localeOfView(options)),
   );
-  hb.registerHelper("number", (n: unknown, options: HelperOptions) =>
-    new Intl.NumberFormat(localeOfView(options)).format(Number(n)),
-  );
+  // One NumberFormat per locale: building one costs far more than formatting with it.
+  const numberFormats = new Map<string, Intl.NumberFormat>();
+  hb.registerHelper("number", (n: unknown, options: HelperOptions) => {
+    const locale = localeOfView(options);
+    let f = numberFormats.get(locale);
+    if (!f) {
+      f = new Intl.NumberFormat(locale);
+      if (numberFormats.size >= 100) numberFormats.clear();
+      numberFormats.set(locale, f);
+    }
+    return f.format(Number(n));
+  });
   return hb;
 }
 
