@@ -14,7 +14,7 @@ import { can } from "../../domain/user.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { actionAccess, pageAccess, say, sendPage } from "./common.js";
 
 const listQuery = z.object({
   done: z.enum(["withdrawn", "redaction-added", "redaction-exists", "redaction-removed"]).optional(),
@@ -52,6 +52,7 @@ function speakerView(s: Speaker, exported: number) {
     withdrawnAt: c?.withdrawnAt,
     canWithdraw: c?.state !== "withdrawn",
     exportedText: plural(exported, "output", "outputs"),
+    exported,
     ownTerms: s.redactionTerms.length,
   };
 }
@@ -74,13 +75,13 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
     );
     const flash =
       q.done === "withdrawn"
-        ? `Consent withdrawn: ${q.w ?? 0} outputs withdrawn, ${q.t ?? 0} takedowns for later bundles.`
+        ? say(req, pages, "speakers.doneWithdrawn", { withdrawn: q.w ?? 0, takedowns: q.t ?? 0 })
         : q.done === "redaction-added"
-          ? "Redaction term added."
+          ? say(req, pages, "speakers.doneTermAdded")
           : q.done === "redaction-exists"
-            ? "That redaction term exists already."
+            ? say(req, pages, "speakers.doneTermExists")
             : q.done === "redaction-removed"
-              ? "Redaction term removed."
+              ? say(req, pages, "speakers.doneTermRemoved")
               : undefined;
     const mayReveal = can(req.user!, "speakers:private");
     return sendPage(
@@ -89,7 +90,7 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
       pages,
       "speakers",
       {
-        title: "Speakers",
+        title: say(req, pages, "speakers.title"),
         speakers: speakers.map((s, i) => ({ ...speakerView(s, exported[i] ?? 0), mayReveal })),
         terms: terms.map((t) => ({
           id: t.id,
@@ -123,6 +124,8 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
         speaker: { id: p.speaker.id, pseudonym: p.speaker.pseudonym },
         alreadyWithdrawn: p.speaker.consent?.state === "withdrawn",
         withdrawnText: plural(p.withdrawn, "output", "outputs"),
+        withdrawn: p.withdrawn,
+        takedowns: p.takedowns,
         takedownsText: plural(p.takedowns, "takedown", "takedowns"),
         takedownsByCampaign: p.takedownsByCampaign,
       });
