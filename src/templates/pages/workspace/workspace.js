@@ -196,6 +196,7 @@
         const url = URL.createObjectURL(await res.blob());
         urls.push(url);
         c.img.src = url;
+        c.img.hidden = false;
         await c.img.decode().catch(() => undefined);
         c.fit.textContent = `Fits: text at ${res.headers.get("x-font-size") ?? "?"} px, ${c.img.naturalWidth}×${c.img.naturalHeight}.`;
         c.fit.className = "small fit";
