@@ -52,7 +52,11 @@ if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "s3: installing ${need[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
+    # A dpkg run cut short (another install killed mid-way) blocks every apt-get install until it is
+    # finished; keep existing config files (ours, e.g. /etc/swift/swift.conf) instead of prompting.
+    dpkg --force-confold --force-confdef --configure -a >/dev/null
+    apt-get update -qq >/dev/null &&
+      apt-get install -y -qq -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef "${need[@]}" >/dev/null
   else
     cat >&2 <<MSG
 s3: nothing answers at $endpoint and ${need[*]} is missing.
