@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { ensureBuilt } from "../../drill/support/built.js";
 import { approvedOutputs, buildPool, type Pool } from "./export-pool.js";
-import { benchCampaign, seed } from "./fixtures.js";
-import { spawnTsx, tail } from "./processes.js";
+import { benchCampaign, STAFF, seed } from "./fixtures.js";
+import { BUILT_CLI_MAIN, spawnNode, spawnTsx, tail } from "./processes.js";
 import { median, now, progress } from "./stats.js";
 import { openWorld, type World } from "./world.js";
 
@@ -26,8 +27,15 @@ export type ExportRep = {
   cpSeconds: number;
   filesMiB: number;
   cpMiBps: number;
-  /** Peak RSS of the export process itself (VmHWM). */
+  /**
+   * Peak RSS (VmHWM) of `node dist/cli/main.js export CAMPAIGN --now`, the built CLI as users run it
+   * (its own drop of the same size, right after the tsx child's).
+   */
   peakRssMiB: number;
+  /** Wall seconds of that CLI process, start-up and Redis/queue connections included. */
+  cliSeconds: number;
+  /** Peak RSS (VmHWM) of export-child.ts under `node --import tsx` (the TypeScript sources): the old figure. */
+  tsxPeakRssMiB: number;
   /** `process.resourceUsage().maxRSS` of the same process: includes the bench's RSS at fork (own-rss.ts). */
   maxRssMiB: number;
   baselineRssMiB: number;
@@ -43,11 +51,12 @@ export type ExportRep = {
 export type ExportSize = {
   cards: number;
   reps: ExportRep[];
-  median: Omit<ExportRep, "cards"> & { peakRssMaxMiB: number };
+  median: Omit<ExportRep, "cards"> & { peakRssMaxMiB: number; tsxPeakRssMaxMiB: number };
 };
 export type ExportResult = { sizes: ExportSize[] };
 
 const EXPORT_CHILD = path.join(import.meta.dirname, "export-child.ts");
+const RSS_AT_EXIT = path.join(import.meta.dirname, "rss-at-exit.mjs");
 const ZIP_CHILD = path.join(import.meta.dirname, "zip-child.ts");
 
 /** writeZip alone over the same files, in a child of its own: its time and peak RSS. */
@@ -79,6 +88,35 @@ async function exportInChild(world: World, campaignId: string): Promise<ChildRep
   return JSON.parse(line) as ChildReport;
 }
 
+/**
+ * The drop as users run it: the built CLI, `node dist/cli/main.js export CAMPAIGN --now --as STAFF`
+ * with the staff account's token, plus a plain-JS preload (rss-at-exit.mjs) that writes its VmHWM at exit.
+ */
+async function exportWithBuiltCli(
+  world: World,
+  campaignId: string,
+  staffToken: string,
+  cards: number,
+): Promise<{ seconds: number; peakRssKiB: number }> {
+  const rssFile = path.join(world.root, `rss-${campaignId}.json`);
+  const t0 = now();
+  const child = spawnNode(
+    ["--import", RSS_AT_EXIT, BUILT_CLI_MAIN, "export", campaignId, "--now", "--as", STAFF],
+    { ...world.env(), TESTIMONY_TOKEN: staffToken, BENCH_RSS_FILE: rssFile },
+    path.join(world.root, "export-cli.log"),
+  );
+  const code = await child.exited;
+  const seconds = (now() - t0) / 1000;
+  const said = /: (\d+) outputs, /.exec(child.stdout());
+  if (code !== 0 || Number(said?.[1]) !== cards) {
+    throw new Error(
+      `testimony export ${campaignId} exited with ${code}, expected ${cards} outputs:\n${await tail(child.logFile)}`,
+    );
+  }
+  const r = JSON.parse(await readFile(rssFile, "utf8")) as { peakRssKiB: number };
+  return { seconds, peakRssKiB: r.peakRssKiB };
+}
+
 /** `cp -r` of the same files (the folders `srcs`, into `dst`), the floor for moving these bytes on this disk. */
 async function timedCp(srcs: string[], dst: string): Promise<number> {
   await mkdir(dst, { recursive: true });
@@ -93,7 +131,13 @@ async function timedCp(srcs: string[], dst: string): Promise<number> {
   return seconds;
 }
 
-async function exportRep(world: World, pool: Pool, cards: number, campaignId: string): Promise<ExportRep> {
+async function exportRep(
+  world: World,
+  pool: Pool,
+  cards: number,
+  campaignId: string,
+  staffToken: string,
+): Promise<ExportRep> {
   await benchCampaign(world.store, campaignId);
   await approvedOutputs(world.store, pool, campaignId, campaignId, cards);
   const r = await exportInChild(world, campaignId);
@@ -101,6 +145,12 @@ async function exportRep(world: World, pool: Pool, cards: number, campaignId: st
     throw new Error(`${campaignId}: export ${r.status} with ${r.outputs} of ${cards} outputs`);
   }
   await rm(path.join(world.exportDir, campaignId), { recursive: true, force: true });
+  // The same drop again (a campaign of its own, same files) through the built CLI.
+  const cliCampaign = `${campaignId}-cli`;
+  await benchCampaign(world.store, cliCampaign);
+  await approvedOutputs(world.store, pool, cliCampaign, cliCampaign, cards);
+  const cli = await exportWithBuiltCli(world, cliCampaign, staffToken, cards);
+  await rm(path.join(world.exportDir, cliCampaign), { recursive: true, force: true });
   // Exactly this drop's files: the pool's parts that hold its outputs.
   const cpSeconds = await timedCp(pool.dirsOf(cards), path.join(world.root, `cp-${campaignId}`));
   const zipOnly = await zipInChild(world, pool, cards);
@@ -115,7 +165,9 @@ async function exportRep(world: World, pool: Pool, cards: number, campaignId: st
     cpSeconds,
     filesMiB,
     cpMiBps: filesMiB / cpSeconds,
-    peakRssMiB: r.peakRssKiB / 1024,
+    peakRssMiB: cli.peakRssKiB / 1024,
+    cliSeconds: cli.seconds,
+    tsxPeakRssMiB: r.peakRssKiB / 1024,
     maxRssMiB: r.maxRssKiB / 1024,
     baselineRssMiB: r.baselineRssKiB / 1024,
     zipOnlySeconds: zipOnly.seconds,
@@ -136,6 +188,7 @@ export async function runExportBench(
   run: { runId: string; runRoot: string },
   opts: { sizes: number[]; reps: number },
 ): Promise<ExportResult> {
+  progress(`export: ${await ensureBuilt()} (the drop runs the built CLI, as users do)`);
   const world = await openWorld(run.runId, run.runRoot, "export");
   try {
     const seeded = await seed(world.store, { quotes: 500 });
@@ -154,15 +207,15 @@ export async function runExportBench(
     );
     progress("export: warm-up (cp -r of the pool, one drop)");
     await timedCp([pool.rootDir], path.join(world.root, "cp-warm"));
-    await exportRep(world, pool, smallest, "exp-warm");
+    await exportRep(world, pool, smallest, "exp-warm", seeded.staffToken);
     const bySize = new Map<number, ExportRep[]>(opts.sizes.map((s) => [s, []]));
     for (let r = 0; r < opts.reps; r++) {
       for (const size of opts.sizes) {
-        const rep = await exportRep(world, pool, size, `exp${size}-r${r + 1}`);
+        const rep = await exportRep(world, pool, size, `exp${size}-r${r + 1}`, seeded.staffToken);
         bySize.get(size)!.push(rep);
         progress(
           `export rep ${r + 1}/${opts.reps}, ${size} cards: ${rep.exportSeconds.toFixed(2)} s = ${rep.exportMiBps.toFixed(0)} MiB/s ` +
-            `(cp -r ${rep.cpMiBps.toFixed(0)} MiB/s), peak RSS ${rep.peakRssMiB.toFixed(0)} MiB (writeZip alone ${rep.zipOnlyPeakRssMiB.toFixed(0)} MiB), fd table ${rep.fdTable}`,
+            `(cp -r ${rep.cpMiBps.toFixed(0)} MiB/s), peak RSS built CLI ${rep.peakRssMiB.toFixed(0)} MiB in ${rep.cliSeconds.toFixed(2)} s, tsx child ${rep.tsxPeakRssMiB.toFixed(0)} MiB (writeZip alone ${rep.zipOnlyPeakRssMiB.toFixed(0)} MiB), fd table ${rep.fdTable}`,
         );
       }
     }
@@ -182,6 +235,9 @@ export async function runExportBench(
             cpMiBps: m((r) => r.cpMiBps),
             peakRssMiB: m((r) => r.peakRssMiB),
             peakRssMaxMiB: Math.max(...reps.map((r) => r.peakRssMiB)),
+            cliSeconds: m((r) => r.cliSeconds),
+            tsxPeakRssMiB: m((r) => r.tsxPeakRssMiB),
+            tsxPeakRssMaxMiB: Math.max(...reps.map((r) => r.tsxPeakRssMiB)),
             maxRssMiB: m((r) => r.maxRssMiB),
             baselineRssMiB: m((r) => r.baselineRssMiB),
             zipOnlySeconds: m((r) => r.zipOnlySeconds),

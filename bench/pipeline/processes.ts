@@ -7,6 +7,8 @@ import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const CLI_MAIN = path.join(REPO_ROOT, "src", "cli", "main.ts");
+/** The shipped CLI, as users run it after `npm run build`. */
+export const BUILT_CLI_MAIN = path.join(REPO_ROOT, "dist", "cli", "main.js");
 
 /** Every child the bench starts, so an interrupted run leaves no worker behind. */
 const live = new Set<ChildProcess>();
@@ -25,8 +27,12 @@ export type NodeChild = {
 };
 
 /** `node --import tsx FILE ARGS` in the repo, stdout kept, both streams copied to `logFile`. */
-export function spawnTsx(file: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): NodeChild {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+export const spawnTsx = (file: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): NodeChild =>
+  spawnNode(["--import", "tsx", file, ...args], env, logFile);
+
+/** `node ARGV` in the repo (no tsx: plain JavaScript, e.g. dist/), stdout kept, both streams copied to `logFile`. */
+export function spawnNode(argv: string[], env: NodeJS.ProcessEnv, logFile: string): NodeChild {
+  const child = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
