@@ -11,6 +11,7 @@ import {
   readCatalogues,
 } from "../../src/http/i18n.js";
 import { DECISION_KEYS, NARRATIVE_KEYS, VARIANT_KEYS } from "../../src/http/review/view-model.js";
+import { CAMPAIGN_NAV_KEYS } from "../../src/http/workspace/campaign-nav.js";
 import { NAV_ITEMS } from "../../src/http/workspace/nav.js";
 import { TEMPLATES_DIR } from "../../src/paths.js";
 
@@ -78,6 +79,7 @@ function usedKeys(): Map<string, string> {
   // Keys the code builds from data, translated by the templates with {{t someKey}}.
   for (const k of [
     ...NAV_ITEMS.map((i) => i.labelKey),
+    ...CAMPAIGN_NAV_KEYS,
     ...Object.values(VARIANT_KEYS),
     ...Object.values(DECISION_KEYS),
     ...Object.values(NARRATIVE_KEYS),

@@ -9,10 +9,15 @@ const PAGES: { key: string; label: string; path: string; permission: Permission 
   { key: "coverage", label: "Coverage", path: "coverage", permission: "read" },
 ];
 
+/** Catalogue keys of the pages' labels (test/http/i18n-catalogues.test.ts checks both catalogues hold them). */
+export const CAMPAIGN_NAV_KEYS = PAGES.map((p) => `campaignNav.${p.key}`);
+
 export function campaignNav(user: Pick<User, "roles">, campaignId: string, current: string) {
   return PAGES.filter((p) => can(user, p.permission)).map((p) => ({
     href: `/workspace/campaigns/${campaignId}/${p.path}`,
     label: p.label,
+    /** Catalogue key of the label, e.g. "campaignNav.drops" (the template says it in the user's language). */
+    labelKey: `campaignNav.${p.key}`,
     current: p.key === current,
   }));
 }
