@@ -68,14 +68,14 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
       const takedowns = (await store.outputs.getMany(takedownIds)).map((v) => v.value);
       const deliveries = await bundleDeliveries(store, bundles);
       const flash = {
-        dropped: `Dropped: bundle ${q.b ?? ""} is written.`,
-        empty: "Nothing to drop: no approved output and no takedown to list.",
-        already: `Bundle ${q.b ?? ""} was already complete.`,
-        acknowledged: `${q.n ?? 0} takedowns acknowledged: later bundles stop listing them.`,
+        dropped: say(req, pages, "drops.doneDropped", { bundle: q.b ?? "" }),
+        empty: say(req, pages, "drops.doneEmpty"),
+        already: say(req, pages, "drops.doneAlready", { bundle: q.b ?? "" }),
+        acknowledged: say(req, pages, "drops.doneAcknowledged", { count: q.n ?? 0 }),
         redelivered: say(req, pages, "delivery.doneRedelivered", { bundle: q.b ?? "", target: q.t ?? "" }),
       };
       return sendPage(req, reply, pages, "drops", {
-        title: `Drops: ${c.name}`,
+        title: say(req, pages, "drops.title", { name: c.name }),
         campaign: { id: c.id, name: c.name, zone: c.schedule.timeZone, paused: c.paused },
         campaignNav: campaignNav(req.user!, c.id, "drops"),
         canWrite: can(req.user!, "bundles:write"),
