@@ -97,9 +97,12 @@ describe("six locales: a catalogue and three templates each", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "tm-tpl-"));
     await writeFile(path.join(dir, "post.tr.hbs"), "{{upper quote.text}} {{number 1234.5}}");
     await writeFile(path.join(dir, "post.de.hbs"), "{{number 1234.5}}");
+    await writeFile(path.join(dir, "post.en.hbs"), "{{number 1234.5}}");
     const t = loadTextTemplates(dir);
     expect(t.render("post", view("tr", "istanbul'da bir gün"))).toBe("İSTANBUL'DA BİR GÜN 1.234,5");
     expect(t.render("post", view("de"))).toBe("1.234,5");
+    // Number formats are kept per locale: the next language must not reuse the previous one's.
+    expect(t.render("post", view("en"))).toBe("1,234.5");
   });
 });
 
