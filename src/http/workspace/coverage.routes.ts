@@ -3,10 +3,11 @@ import { getCampaign } from "../../app/campaigns.service.js";
 import { coverage } from "../../app/coverage.service.js";
 import { NARRATIVE_LABELS } from "../../domain/narrative.js";
 import type { HttpDeps } from "../deps.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
-import { pageAccess, sendPage } from "./common.js";
+import { pageAccess, say, sendPage } from "./common.js";
 
 /**
  * A campaign's coverage (the API's GET /api/campaigns/:id/coverage, same permission) as a heatmap:
@@ -25,12 +26,15 @@ export function workspaceCoverageRoutes(app: FastifyInstance, deps: HttpDeps, pa
       const max = Math.max(1, ...cov.cells.map(weight));
       const level = (w: number) => (w === 0 ? 0 : w >= (2 * max) / 3 ? 3 : w >= max / 3 ? 2 : 1);
       const empty = cov.cells.filter((x) => x.empty).length;
+      const lang = requestLanguage(req, pages.i18n);
       const tables = cov.formats.map((format) => ({
         format,
         locales: cov.locales,
         rows: cov.narratives.map((narrative) => ({
           narrative,
-          label: NARRATIVE_LABELS[narrative] ?? narrative,
+          label: pages.i18n.t(lang, `narrative.${narrative}`, {
+            defaultValue: NARRATIVE_LABELS[narrative] ?? narrative,
+          }),
           cells: cov.locales.map((locale) => {
             const cell = cov.cells.find(
               (x) => x.narrative === narrative && x.locale === locale && x.format === format,
@@ -48,7 +52,7 @@ export function workspaceCoverageRoutes(app: FastifyInstance, deps: HttpDeps, pa
         })),
       }));
       return sendPage(req, reply, pages, "coverage", {
-        title: `Coverage: ${c.name}`,
+        title: say(req, pages, "coverage.title", { name: c.name }),
         campaign: { id: c.id, name: c.name },
         campaignNav: campaignNav(req.user!, c.id, "coverage"),
         tables,
