@@ -73,7 +73,7 @@ function usedKeys(): Map<string, string> {
     for (const m of text.matchAll(/\b(?:t|say)\((?:[^()"]*?,\s*)?"([a-z]\w*(?:\.\w+)+)"/g))
       used.set(m[1]!, path.relative(root, file));
     // Key tables of the workspace routes (e.g. the notices after an action): "quotes.doneVet".
-    for (const m of text.matchAll(/"((?:quotes|campaigns|speakers|plan|check|withdraw)\.[A-Za-z_]+)"/g))
+    for (const m of text.matchAll(/"((?:quotes|campaigns|speakers|plan|check|withdraw|audit)\.[A-Za-z_]+)"/g))
       used.set(m[1]!, path.relative(root, file));
   }
   // Keys the code builds from data, translated by the templates with {{t someKey}}.

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuditRecord } from "../../store/audit.store.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
-import { pageAccess, sendPage } from "./common.js";
+import { pageAccess, say, sendPage } from "./common.js";
 
 const PAGE = 50;
 const day = z
@@ -20,21 +20,38 @@ const auditQuery = z.object({
 });
 type AuditQuery = z.output<typeof auditQuery>;
 
-/** Where an entry's entity lives in the workspace, from its action's kind (the audit keeps ids only). */
-function entityLink(e: AuditRecord): { href: string; label: string } | undefined {
+/**
+ * Where an entry's entity lives in the workspace, from its action's kind (the audit keeps ids only);
+ * `key` is the catalogue key of the link's label.
+ */
+function entityLink(e: AuditRecord): { href: string; label: string; key: string } | undefined {
   const kind = e.action.split(".")[0];
   if (kind === "campaign" || e.action === "bundle.nothing_to_drop")
-    return { href: `/workspace/campaigns/${encodeURIComponent(e.entity)}/edit`, label: "campaign" };
+    return {
+      href: `/workspace/campaigns/${encodeURIComponent(e.entity)}/edit`,
+      label: "campaign",
+      key: "audit.linkCampaign",
+    };
   if (kind === "bundle") {
     const m = /^b-(.+)-\d+$/.exec(e.entity);
     return m
-      ? { href: `/workspace/campaigns/${encodeURIComponent(m[1]!)}/drops`, label: "drops" }
+      ? {
+          href: `/workspace/campaigns/${encodeURIComponent(m[1]!)}/drops`,
+          label: "drops",
+          key: "audit.linkDrops",
+        }
       : undefined;
   }
-  if (kind === "output") return { href: `/review/cards/${encodeURIComponent(e.entity)}`, label: "card" };
+  if (kind === "output")
+    return { href: `/review/cards/${encodeURIComponent(e.entity)}`, label: "card", key: "audit.linkCard" };
   if (kind === "quote")
-    return { href: `/workspace/quotes?q=${encodeURIComponent(e.entity)}`, label: "quote" };
-  if (kind === "speaker") return { href: "/workspace/speakers", label: "speakers" };
+    return {
+      href: `/workspace/quotes?q=${encodeURIComponent(e.entity)}`,
+      label: "quote",
+      key: "audit.linkQuote",
+    };
+  if (kind === "speaker")
+    return { href: "/workspace/speakers", label: "speakers", key: "audit.linkSpeakers" };
   return undefined;
 }
 
@@ -75,7 +92,7 @@ export function workspaceAuditRoutes(app: FastifyInstance, deps: HttpDeps, pages
       const page = Math.min(q.page ?? 1, pages_);
       const shown = matching.slice((page - 1) * PAGE, page * PAGE);
       return sendPage(req, reply, pages, "audit", {
-        title: "Audit trail",
+        title: say(req, pages, "audit.title"),
         q,
         actors: actors.map((a) => ({ value: a, selected: a === q.actor })),
         actions: actions.map((a) => ({ value: a, selected: a === q.action })),
