@@ -5,10 +5,11 @@ import { retryOutput } from "../../app/retry-outputs.service.js";
 import type { OutputState } from "../../domain/output.js";
 import { parseOutputCountField } from "../../store/store.js";
 import type { HttpDeps } from "../deps.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
-import { actionAccess, isHtmx, pageAccess, sendPage } from "./common.js";
+import { actionAccess, isHtmx, pageAccess, say, sendPage } from "./common.js";
 
 const progressQuery = z.object({
   n: z.coerce.number().int().min(0).optional(),
@@ -78,17 +79,17 @@ export function workspaceProgressRoutes(app: FastifyInstance, deps: HttpDeps, pa
         return reply
           .type("text/html; charset=utf-8")
           .header("cache-control", "no-store")
-          .send(pages.render("workspace/_progress", data));
+          .send(pages.render("workspace/_progress", { ...data, lang: requestLanguage(req, pages.i18n) }));
       }
       return sendPage(req, reply, pages, "queue-progress", {
-        title: `Rendering: ${c.name}`,
+        title: say(req, pages, "progress.title", { name: c.name }),
         ...data,
         campaignNav: campaignNav(req.user!, c.id, "progress"),
         flash:
           q.done === "retried"
-            ? "Output queued again for rendering."
+            ? say(req, pages, "progress.doneRetried")
             : q.n !== undefined
-              ? `${q.n} outputs queued for rendering; ${q.s ?? 0} quotes left out.`
+              ? say(req, pages, "campaigns.doneQueued", { queued: q.n, left: q.s ?? 0 })
               : undefined,
       });
     },
