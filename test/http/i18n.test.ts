@@ -1,50 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../../src/http/server.js";
-import { type Harness, harness, makeOutput, makeUser } from "./fixtures.js";
+import type { RunningServer } from "../../src/http/server.js";
+import { cookieOf, type Session, siteClient, startSite } from "../support/site.js";
+import { type Harness, makeOutput, makeUser } from "./fixtures.js";
 
 /** The pages' language over a real listening socket: Accept-Language, the switcher, its CSRF check. */
 let h: Harness;
 let server: RunningServer;
 let reviewerToken: string;
 let staffToken: string;
-
-type Session = { cookie: string; csrf: string };
-
-function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) {
-    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-async function signIn(token: string, lang?: string): Promise<Session> {
-  const langHeader: Record<string, string> = lang ? { "accept-language": lang } : {};
-  const form = await fetch(`${server.url}/review/login`, { headers: langHeader });
-  const loginCookie = cookieOf(form, "tm_login")!;
-  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${server.url}/review/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
-    body: new URLSearchParams({ token, _csrf: loginCsrf, next: "/review" }).toString(),
-  });
-  const cookie = cookieOf(res, "tm_session");
-  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
-  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
-  return { cookie, csrf };
-}
-
+const site = siteClient(() => server.url);
+const signIn = (token: string, lang?: string) => site.signIn(token, { lang });
 const get = (path: string, s?: Session, lang?: string) =>
-  fetch(`${server.url}${path}`, {
-    redirect: "manual",
-    headers: {
-      accept: "text/html",
-      ...(lang ? { "accept-language": lang } : {}),
-      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
-    },
-  });
+  site.get(path, s, lang ? { "accept-language": lang } : {});
 
 const choose = (s: Session, form: Record<string, string>) =>
   fetch(`${server.url}/review/language`, {
@@ -57,8 +24,7 @@ const choose = (s: Session, form: Record<string, string>) =>
 const htmlTag = (html: string) => /<html[^>]*>/.exec(html)![0];
 
 beforeAll(async () => {
-  h = await harness("http-i18n");
-  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  ({ h, server } = await startSite("http-i18n"));
   reviewerToken = (await makeUser(h, "rev1", ["reviewer"])).token;
   staffToken = (await makeUser(h, "staff1", ["staff"])).token;
   await makeOutput(h, { campaignId: "why-they-left" });

@@ -1,9 +1,10 @@
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRedaction } from "../../src/app/safety.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
+import type { RunningServer } from "../../src/http/server.js";
 import { aSpeaker, saveAll } from "../support/builders.js";
-import { type Harness, harness, makeUser } from "./fixtures.js";
+import { type Session, siteClient, startSite } from "../support/site.js";
+import { type Harness, makeUser } from "./fixtures.js";
 
 /**
  * Workspace pages and API routes for redaction removal, the audited private-field reveal and the
@@ -14,52 +15,12 @@ let server: RunningServer;
 let staff: Session;
 let reviewer: Session;
 let admin: Session;
+const site = siteClient(() => server.url);
+const signIn = (token: string) => site.signIn(token);
+const get = (path: string, s?: Session) => site.get(path, s);
+const post = (path: string, s: Session | undefined, form: Record<string, string>) => site.post(path, s, form);
 const bearer: Record<string, string> = {};
 
-type Session = { cookie: string; csrf: string };
-
-function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) {
-    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-async function signIn(token: string): Promise<Session> {
-  const form = await fetch(`${server.url}/review/login`);
-  const loginCookie = cookieOf(form, "tm_login")!;
-  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${server.url}/review/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
-    body: new URLSearchParams({ token, _csrf: loginCsrf, next: "/review" }).toString(),
-  });
-  const cookie = cookieOf(res, "tm_session");
-  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
-  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
-  return { cookie, csrf };
-}
-
-const get = (path: string, s?: Session) =>
-  fetch(`${server.url}${path}`, {
-    redirect: "manual",
-    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}) },
-  });
-
-function post(path: string, s: Session | undefined, form: Record<string, string>) {
-  return fetch(`${server.url}${path}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
-    },
-    body: new URLSearchParams(form).toString(),
-  });
-}
 const withCsrf = (s: Session, form: Record<string, string> = {}) => ({ ...form, _csrf: s.csrf });
 
 const api = (method: string, path: string, who: string, body?: unknown) =>
@@ -75,8 +36,7 @@ const api = (method: string, path: string, who: string, body?: unknown) =>
 const PRIVATE = "Realname-Qzx Secret";
 
 beforeAll(async () => {
-  h = await harness("http-workspace-admin");
-  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  ({ h, server } = await startSite("http-workspace-admin"));
   for (const [name, role] of [
     ["wa-staff", "staff"],
     ["wa-rev", "reviewer"],

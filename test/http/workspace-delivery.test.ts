@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliver } from "../../src/app/deliver.service.js";
 import { exportSlot } from "../../src/app/export.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
+import type { RunningServer } from "../../src/http/server.js";
 import { createDeliveryStore } from "../../src/store/delivery.store.js";
 import { anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
-import { type Harness, harness, makeUser } from "./fixtures.js";
+import { type Session, siteClient, startSite } from "../support/site.js";
+import { type Harness, makeUser } from "./fixtures.js";
 
 /**
  * Delivery targets in the workspace over a real socket: the campaign form's Delivery fieldset (add,
@@ -16,56 +17,15 @@ let h: Harness;
 let server: RunningServer;
 let staff: Session;
 let reviewer: Session;
-type Session = { cookie: string; csrf: string };
-
-function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) {
-    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-async function signIn(token: string): Promise<Session> {
-  const form = await fetch(`${server.url}/review/login`);
-  const loginCookie = cookieOf(form, "tm_login")!;
-  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${server.url}/review/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
-    body: new URLSearchParams({ token, _csrf: loginCsrf, next: "/review" }).toString(),
-  });
-  const cookie = cookieOf(res, "tm_session")!;
-  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
-  return { cookie, csrf };
-}
-
-const get = (path: string, s?: Session) =>
-  fetch(`${server.url}${path}`, {
-    redirect: "manual",
-    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}) },
-  });
+const site = siteClient(() => server.url);
+const signIn = (token: string) => site.signIn(token);
+const { get } = site;
 const post = (
   path: string,
   s: Session | undefined,
   form: Record<string, string | string[]> = {},
   csrf = true,
-) => {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) body.append(k, x);
-  if (s && csrf) body.set("_csrf", s.csrf);
-  return fetch(`${server.url}${path}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
-    },
-    body: body.toString(),
-  });
-};
+) => site.post(path, s, form, { csrf });
 
 /** The campaign form as a browser posts it, with the Delivery fieldset's rows. */
 const FORM = {
@@ -89,8 +49,7 @@ const EVENTS = ["bundle.dropped", "takedowns.pending", "output.failed"];
 const SECRET = /whsec_[A-Za-z0-9+/=]{32}/g;
 
 beforeAll(async () => {
-  h = await harness("http-ws-delivery");
-  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  ({ h, server } = await startSite("http-ws-delivery"));
   staff = await signIn((await makeUser(h, "staff1", ["staff"])).token);
   reviewer = await signIn((await makeUser(h, "rev1", ["reviewer"])).token);
 });

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withdrawConsent } from "../../src/app/safety.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
+import type { RunningServer } from "../../src/http/server.js";
 import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
-import { type Harness, harness, makeUser } from "./fixtures.js";
+import { type Session, siteClient, startSite } from "../support/site.js";
+import { type Harness, makeUser } from "./fixtures.js";
 
 /**
  * The workspace's campaign pages over a real socket: POST /api/campaigns/preview (token or session +
@@ -16,51 +17,11 @@ let staff: Session;
 let reviewer: Session;
 let staffToken: string;
 let reviewerToken: string;
-type Session = { cookie: string; csrf: string };
-
-function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) {
-    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-async function signIn(token: string): Promise<Session> {
-  const form = await fetch(`${server.url}/review/login`);
-  const loginCookie = cookieOf(form, "tm_login")!;
-  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${server.url}/review/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
-    body: new URLSearchParams({ token, _csrf: loginCsrf, next: "/review" }).toString(),
-  });
-  const cookie = cookieOf(res, "tm_session")!;
-  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
-  return { cookie, csrf };
-}
-
-const get = (path: string, s?: Session, headers: Record<string, string> = {}) =>
-  fetch(`${server.url}${path}`, {
-    redirect: "manual",
-    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}), ...headers },
-  });
-const post = (path: string, s: Session | undefined, form: Record<string, string | string[]> = {}) => {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) body.append(k, x);
-  if (s) body.set("_csrf", s.csrf);
-  return fetch(`${server.url}${path}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
-    },
-    body: body.toString(),
-  });
-};
+const site = siteClient(() => server.url);
+const signIn = (token: string) => site.signIn(token);
+const { get } = site;
+const post = (path: string, s: Session | undefined, form: Record<string, string | string[]> = {}) =>
+  site.post(path, s, form, { csrf: true });
 
 const DRAFT = {
   id: "draft",
@@ -89,8 +50,7 @@ function preview(body: unknown, auth: { session?: Session; token?: string; csrf?
 }
 
 beforeAll(async () => {
-  h = await harness("http-ws-drops");
-  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  ({ h, server } = await startSite("http-ws-drops"));
   staffToken = (await makeUser(h, "staff1", ["staff"])).token;
   reviewerToken = (await makeUser(h, "rev1", ["reviewer"])).token;
   staff = await signIn(staffToken);

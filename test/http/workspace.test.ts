@@ -1,69 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importSpeakers } from "../../src/app/import.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
-import { type Harness, harness, makeOutput, makeUser } from "./fixtures.js";
+import type { RunningServer } from "../../src/http/server.js";
+import { type Session, siteClient, startSite } from "../support/site.js";
+import { type Harness, makeOutput, makeUser } from "./fixtures.js";
 
 /** The staff workspace over a real listening socket: who may do what, CSRF, escaping, the same rules as the CLI. */
 let h: Harness;
 let server: RunningServer;
 let staff: Session;
 let reviewer: Session;
-
-type Session = { cookie: string; csrf: string };
+const site = siteClient(() => server.url);
+const signIn = (token: string, next = "/review") => site.signIn(token, { next });
+const get = (path: string, s?: Session) => site.get(path, s);
+const post = (path: string, s: Session | undefined, form: Record<string, string>, headers = {}) =>
+  site.post(path, s, form, { headers });
 
 const HEADER =
   "id,speaker_id,text,locale,narrative,source_title,source_publisher,source_url,source_published_at";
 const row = (id: string, text: string, date = "2015-09-21") =>
   `${id},wsh-speaker,"${text}",en,brutality,Report,"ICSR",https://icsr.info/,${date}`;
 
-function cookieOf(res: Response, name: string): string | undefined {
-  for (const c of res.headers.getSetCookie()) {
-    const m = new RegExp(`^${name}=([^;]*)`).exec(c);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
-async function signIn(token: string, next = "/review"): Promise<Session & { location: string }> {
-  const form = await fetch(`${server.url}/review/login`);
-  const loginCookie = cookieOf(form, "tm_login")!;
-  const loginCsrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const res = await fetch(`${server.url}/review/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: `tm_login=${loginCookie}` },
-    body: new URLSearchParams({ token, _csrf: loginCsrf, next }).toString(),
-  });
-  const cookie = cookieOf(res, "tm_session");
-  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
-  const page = await fetch(`${server.url}/review`, { headers: { cookie: `tm_session=${cookie}` } });
-  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())![1]!;
-  return { cookie, csrf, location: res.headers.get("location") ?? "" };
-}
-
-const get = (path: string, s?: Session) =>
-  fetch(`${server.url}${path}`, {
-    redirect: "manual",
-    headers: { accept: "text/html", ...(s ? { cookie: `tm_session=${s.cookie}` } : {}) },
-  });
-
-function post(path: string, s: Session | undefined, form: Record<string, string>, headers = {}) {
-  return fetch(`${server.url}${path}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(s ? { cookie: `tm_session=${s.cookie}` } : {}),
-      ...headers,
-    },
-    body: new URLSearchParams(form).toString(),
-  });
-}
 const withCsrf = (s: Session, form: Record<string, string> = {}) => ({ ...form, _csrf: s.csrf });
 
 beforeAll(async () => {
-  h = await harness("http-workspace");
-  server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+  ({ h, server } = await startSite("http-workspace"));
   staff = await signIn((await makeUser(h, "staff1", ["staff"])).token);
   reviewer = await signIn((await makeUser(h, "rev1", ["reviewer"])).token);
   await importSpeakers(
