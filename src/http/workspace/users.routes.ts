@@ -6,7 +6,7 @@ import { canonicalUserName, ROLES } from "../../domain/user.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { actionAccess, pageAccess, say, sendPage } from "./common.js";
 
 const listQuery = z.object({ done: z.enum(["revoked"]).optional(), user: z.string().max(64).optional() });
 
@@ -47,7 +47,7 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
       pages,
       "users",
       {
-        title: "Users",
+        title: say(req, pages, "users.title"),
         users: users.map((u) => ({
           id: u.id,
           roles: u.roles.join(", "),
@@ -61,9 +61,7 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
           checked: ((extra.checkedRoles as string[]) ?? []).includes(r),
         })),
         flash:
-          q.done === "revoked" && q.user
-            ? `${q.user}: revoked; their token and sessions no longer work.`
-            : undefined,
+          q.done === "revoked" && q.user ? say(req, pages, "users.doneRevoked", { id: q.user }) : undefined,
         ...extra,
       },
       status,
@@ -85,7 +83,7 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
         const { user, token } = await addUser(store, body.name, body.roles, req.user!.id);
         req.log.info({ userId: user.id }, "user added in the workspace");
         return sendPage(req, reply, pages, "user-token", {
-          title: `Token for ${user.id}`,
+          title: say(req, pages, "userToken.title", { id: user.id }),
           subject: user.id,
           token,
           added: true,
@@ -95,7 +93,7 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
         if (!(err instanceof AppError) || !["invalid_input", "conflict"].includes(err.code)) throw err;
         const onRoles = err.details[0]?.field === "role";
         // The service words role errors for the CLI (--role); the form has checkboxes.
-        const message = onRoles ? "choose at least one role (staff, reviewer, admin)" : err.message;
+        const message = onRoles ? say(req, pages, "users.rolesError") : err.message;
         return listPage(
           req,
           reply,
@@ -122,7 +120,11 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
       const id = canonicalUserName((req.params as { id: string }).id);
       const token = await rotateToken(store, id, req.user!.id);
       req.log.info({ userId: id }, "token issued in the workspace");
-      return sendPage(req, reply, pages, "user-token", { title: `Token for ${id}`, subject: id, token });
+      return sendPage(req, reply, pages, "user-token", {
+        title: say(req, pages, "userToken.title", { id }),
+        subject: id,
+        token,
+      });
     },
   );
 
@@ -135,7 +137,7 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
       const found = await store.users.get(id);
       if (!found) throw notFound("user", id);
       return sendPage(req, reply, pages, "user-revoke", {
-        title: `Revoke ${id}`,
+        title: say(req, pages, "userRevoke.title", { id }),
         subject: { id, roles: found.value.roles.join(", "), revoked: Boolean(found.value.revokedAt) },
         self: id === req.user!.id,
       });
