@@ -176,9 +176,11 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
       const t = found.value;
       const speaker = t.speakerId ? await store.speakers.get(t.speakerId) : undefined;
       return sendPage(req, reply, pages, "redaction-remove", {
-        title: "Remove a redaction term",
+        title: say(req, pages, "redactionRemove.title"),
         term: { id: t.id, text: t.term },
-        scope: t.speakerId ? (speaker?.value.pseudonym ?? t.speakerId) : "everyone",
+        scope: t.speakerId
+          ? (speaker?.value.pseudonym ?? t.speakerId)
+          : say(req, pages, "redactionRemove.everyone"),
       });
     },
   );
@@ -218,7 +220,7 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
       });
       req.log.info("private speaker fields revealed in the workspace");
       return sendPage(req, reply, pages, "speaker-private", {
-        title: `Private fields: ${s.pseudonym}`,
+        title: say(req, pages, "speakerPrivate.title", { name: s.pseudonym }),
         speaker: { id: s.id, pseudonym: s.pseudonym },
         revealedAt: at,
         realName: s.private?.realName,
