@@ -17,7 +17,7 @@ import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
-import { actionAccess, pageAccess, sendPage } from "./common.js";
+import { actionAccess, pageAccess, say, sendPage } from "./common.js";
 import { secretPage } from "./delivery.routes.js";
 import {
   type DeliveryRow,
@@ -217,14 +217,14 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       const q = req.query as z.output<typeof listQuery>;
       const campaigns = (await store.campaigns.list()).sort((a, b) => a.name.localeCompare(b.name));
       const flash = {
-        created: "Campaign created.",
-        saved: "Campaign saved.",
-        paused: "Campaign paused: no drops until resumed.",
-        resumed: "Campaign resumed.",
-        queued: `${q.n ?? 0} outputs queued for rendering; ${q.s ?? 0} quotes left out.`,
+        created: say(req, pages, "campaigns.doneCreated"),
+        saved: say(req, pages, "campaigns.doneSaved"),
+        paused: say(req, pages, "campaigns.donePaused"),
+        resumed: say(req, pages, "campaigns.doneResumed"),
+        queued: say(req, pages, "campaigns.doneQueued", { queued: q.n ?? 0, left: q.s ?? 0 }),
       };
       return sendPage(req, reply, pages, "campaigns", {
-        title: "Campaigns",
+        title: say(req, pages, "campaigns.title"),
         flash: q.done ? flash[q.done] : undefined,
         campaigns: campaigns.map((c) => ({
           id: c.id,
@@ -372,7 +372,7 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       const included = judged.filter((j) => !j.reason);
       const excluded = judged.filter((j) => j.reason);
       return sendPage(req, reply, pages, "queue-plan", {
-        title: `Queue content: ${c.name}`,
+        title: say(req, pages, "plan.title", { name: c.name }),
         campaignNav: campaignNav(req.user!, c.id, "queue"),
         campaign: { id: c.id, name: c.name, formats: c.formats.join(", ") },
         included: included.length,
