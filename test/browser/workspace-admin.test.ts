@@ -1,12 +1,12 @@
-import { mkdir } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addRedaction } from "../../src/app/safety.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
-import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import type { RunningServer } from "../../src/http/server.js";
+import { type Harness, makeUser } from "../http/fixtures.js";
+import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
 import { aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { signedInPage, startBrowserSite } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -21,8 +21,7 @@ describe.skipIf(!haveChromium)("workspace admin pages in Chromium", () => {
   let admin: string;
 
   beforeAll(async () => {
-    h = await harness("browser-workspace-admin");
-    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    ({ h, server, browser } = await startBrowserSite("browser-workspace-admin"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
     admin = (await makeUser(h, "admin1", ["admin"])).token;
     const quotes = Array.from({ length: 60 }, (_, i) => {
@@ -38,8 +37,6 @@ describe.skipIf(!haveChromium)("workspace admin pages in Chromium", () => {
       quotes,
     });
     await addRedaction(h.store, "Browser Term", "staff1", "bw-speaker");
-    await mkdir("test-output", { recursive: true });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -47,21 +44,9 @@ describe.skipIf(!haveChromium)("workspace admin pages in Chromium", () => {
     await h?.close(server);
   });
 
-  async function signedIn(token: string, path: string) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const signedIn = (token: string, path: string) =>
     // A missing element fails with its locator named, well inside the test's own deadline.
-    context.setDefaultTimeout(20_000);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().includes("404")) errors.push(m.text());
-    });
-    await page.goto(`${server.url}${path}`);
-    await page.fill("#token", token);
-    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
-    return { page, context, errors };
-  }
+    signedInPage(browser, server, token, path, { defaultTimeout: 20_000, ignoreConsole: "404" });
 
   it("staff remove a redaction term after a confirmation, by keyboard; no reveal for staff", async () => {
     const { page, context, errors } = await signedIn(staff, "/workspace/speakers");

@@ -1,16 +1,16 @@
-import { mkdir } from "node:fs/promises";
 import type { Worker } from "bullmq";
 import { pino } from "pino";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningServer, startServer } from "../../src/http/server.js";
+import type { RunningServer } from "../../src/http/server.js";
 import { connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
-import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { type Harness, makeUser } from "../http/fixtures.js";
+import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
 import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { REDIS_URL } from "../support/redis.js";
+import { NEW_YORK, signedInPage, startBrowserSite } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -31,8 +31,7 @@ describe.skipIf(!haveChromium)("campaign preview and queue progress in Chromium"
   let dataDirOfWorker: string;
 
   beforeAll(async () => {
-    h = await harness("browser-ws-preview");
-    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    ({ h, server, browser } = await startBrowserSite("browser-ws-preview"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
     await saveAll(h.store, {
       campaigns: [
@@ -55,8 +54,6 @@ describe.skipIf(!haveChromium)("campaign preview and queue progress in Chromium"
       ],
     });
     dataDirOfWorker = h.dataDir;
-    await mkdir("test-output", { recursive: true });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -66,24 +63,7 @@ describe.skipIf(!haveChromium)("campaign preview and queue progress in Chromium"
     await h?.close(server);
   });
 
-  async function signedIn(path: string) {
-    // The viewer is in New York; the campaign drops on Baghdad time.
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 1000 },
-      timezoneId: "America/New_York",
-      acceptDownloads: true,
-    });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().includes("status of 4")) errors.push(m.text());
-    });
-    await page.goto(`${server.url}${path}`);
-    await page.fill("#token", staff);
-    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
-    return { page, context, errors };
-  }
+  const signedIn = (path: string) => signedInPage(browser, server, staff, path, NEW_YORK);
 
   it("previews every format × locale, says on its own card when a quote cannot fit, and shows the schedule in two zones", async () => {
     const { page, context, errors } = await signedIn("/workspace/campaigns/why-they-left/edit");

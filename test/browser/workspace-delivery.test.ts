@@ -1,26 +1,15 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliver } from "../../src/app/deliver.service.js";
 import { exportSlot } from "../../src/app/export.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
+import type { RunningServer } from "../../src/http/server.js";
 import { createDeliveryStore } from "../../src/store/delivery.store.js";
-import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import { type Harness, makeUser } from "../http/fixtures.js";
+import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
 import { anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { signedInPage, startBrowserSite } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-/** axe-core's own source, injected into the page: no serious or critical violation allowed. */
-async function axe(page: Page) {
-  const source = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  await page.evaluate(source);
-  const result = (await page.evaluate(
-    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3) })))",
-  )) as { id: string; impact: string; nodes: string[] }[];
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
 
 /** A webhook target added in the campaign form, its secret seen once, a failed delivery redelivered. */
 describe.skipIf(!haveChromium)("workspace delivery targets in Chromium", () => {
@@ -30,11 +19,8 @@ describe.skipIf(!haveChromium)("workspace delivery targets in Chromium", () => {
   let staff: string;
 
   beforeAll(async () => {
-    h = await harness("browser-workspace-delivery");
-    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    ({ h, server, browser } = await startBrowserSite("browser-workspace-delivery"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
-    await mkdir("test-output", { recursive: true });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -44,17 +30,11 @@ describe.skipIf(!haveChromium)("workspace delivery targets in Chromium", () => {
   });
 
   it("adds a webhook target, shows its secret once, and redelivers a failed drop", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    context.setDefaultTimeout(20_000);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().includes("404")) errors.push(m.text());
+    const { page, context, errors } = await signedInPage(browser, server, staff, "/workspace/campaigns/new", {
+      defaultTimeout: 20_000,
+      ignoreConsole: "404",
+      until: /\/campaigns\/new$/,
     });
-    await page.goto(`${server.url}/workspace/campaigns/new`);
-    await page.fill("#token", staff);
-    await Promise.all([page.waitForURL(/\/campaigns\/new$/), page.click("button[type=submit]")]);
 
     await page.getByLabel("Id (letters, digits, dashes)").fill("hooked");
     await page.getByLabel("Name", { exact: true }).fill("Hooked");

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withdrawConsent } from "../../src/app/safety.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
-import { type Harness, harness, makeUser } from "../http/fixtures.js";
-import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import type { RunningServer } from "../../src/http/server.js";
+import { type Harness, makeUser } from "../http/fixtures.js";
+import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
 import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { NEW_YORK, signedInPage, startBrowserSite } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -23,8 +24,7 @@ describe.skipIf(!haveChromium)("drops, coverage and audit pages in Chromium", ()
   let staff: string;
 
   beforeAll(async () => {
-    h = await harness("browser-ws-drops");
-    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    ({ h, server, browser } = await startBrowserSite("browser-ws-drops"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
     await saveAll(h.store, {
       campaigns: [
@@ -49,8 +49,6 @@ describe.skipIf(!haveChromium)("drops, coverage and audit pages in Chromium", ()
     for (const q of [q1, q1ar, q2])
       for (const format of ["square", "landscape"] as const)
         await anOutput(h.store, h.dataDir, q, { format });
-    await mkdir("test-output", { recursive: true });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -58,24 +56,7 @@ describe.skipIf(!haveChromium)("drops, coverage and audit pages in Chromium", ()
     await h?.close(server);
   });
 
-  async function signedIn(path: string) {
-    // The viewer is in New York; the campaign drops on Baghdad time.
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 1000 },
-      timezoneId: "America/New_York",
-      acceptDownloads: true,
-    });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error" && !m.text().includes("status of 4")) errors.push(m.text());
-    });
-    await page.goto(`${server.url}${path}`);
-    await page.fill("#token", staff);
-    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
-    return { page, context, errors };
-  }
+  const signedIn = (path: string) => signedInPage(browser, server, staff, path, NEW_YORK);
 
   it("drops page: the plan, drop now, download checked against the sha256, takedown acknowledged", async () => {
     const { page, context, errors } = await signedIn("/workspace/campaigns/why-they-left/drops");

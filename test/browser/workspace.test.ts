@@ -1,11 +1,11 @@
-import { mkdir } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importQuotes, importSpeakers } from "../../src/app/import.service.js";
 import { changeVetting } from "../../src/app/quotes.service.js";
-import { type RunningServer, startServer } from "../../src/http/server.js";
-import { type Harness, harness, makeOutput, makeUser } from "../http/fixtures.js";
-import { axeViolations as axe, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
+import type { RunningServer } from "../../src/http/server.js";
+import { type Harness, makeOutput, makeUser } from "../http/fixtures.js";
+import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
+import { signedInPage, startBrowserSite } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -22,8 +22,7 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
   let reviewer: string;
 
   beforeAll(async () => {
-    h = await harness("browser-workspace");
-    server = await startServer({ ...h.deps, host: "127.0.0.1", port: 0 });
+    ({ h, server, browser } = await startBrowserSite("browser-workspace"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
     reviewer = (await makeUser(h, "rev1", ["reviewer"])).token;
     await importSpeakers(
@@ -32,8 +31,6 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
       "speakers.csv",
       "test",
     );
-    await mkdir("test-output", { recursive: true });
-    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -41,24 +38,13 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
     await h?.close(server);
   });
 
-  async function signedIn(token: string, path: string) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
+  const signedIn = (token: string, path: string) =>
+    signedInPage(browser, server, token, path, {
       // A CSP refusal would show here; a missing favicon is the only 404 a page may cause.
-      if (m.type() === "error" && !m.text().includes("404")) errors.push(m.text());
+      ignoreConsole: "404",
+      failedResponses: true,
+      onLoginPage: (page) => expect(new URL(page.url()).pathname).toBe("/review/login"),
     });
-    page.on("response", (r) => {
-      if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
-    });
-    await page.goto(`${server.url}${path}`);
-    expect(new URL(page.url()).pathname).toBe("/review/login");
-    await page.fill("#token", token);
-    await Promise.all([page.waitForURL(`${server.url}${path}`), page.click("button[type=submit]")]);
-    return { page, context, errors };
-  }
 
   it("staff upload a CSV, see the bad row's error beside its field, fix it, import, and vet a quote", async () => {
     const { page, context, errors } = await signedIn(staff, "/workspace/quotes");
