@@ -14,6 +14,7 @@ import { AppError, type ErrorDetail } from "../../domain/errors.js";
 import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
 import type { Quote } from "../../domain/quote.js";
 import type { HttpDeps } from "../deps.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
@@ -409,10 +410,10 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     { config: actionAccess("campaigns:write"), schema: { querystring: scheduleQuery } },
     async (req, reply) => {
       const q = req.query as z.output<typeof scheduleQuery>;
-      const html = pages.render(
-        "workspace/_schedule",
-        scheduleView(q.cron ?? "", q.timeZone ?? "", q.viewerZone),
-      );
+      const html = pages.render("workspace/_schedule", {
+        ...scheduleView(q.cron ?? "", q.timeZone ?? "", q.viewerZone),
+        lang: requestLanguage(req, pages.i18n),
+      });
       return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
     },
   );
