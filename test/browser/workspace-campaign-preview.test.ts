@@ -8,9 +8,14 @@ import { createStore } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { type Harness, makeUser } from "../http/fixtures.js";
 import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
-import { aCampaign, aQuote, aSpeaker, saveAll } from "../support/builders.js";
+import { aQuote, saveAll } from "../support/builders.js";
 import { REDIS_URL } from "../support/redis.js";
-import { NEW_YORK, signedInPage, startBrowserSite } from "../support/workspace-browser.js";
+import {
+  NEW_YORK,
+  signedInPage,
+  startBrowserSite,
+  twoSpeakerCampaign,
+} from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -33,20 +38,11 @@ describe.skipIf(!haveChromium)("campaign preview and queue progress in Chromium"
   beforeAll(async () => {
     ({ h, server, browser } = await startBrowserSite("browser-ws-preview"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
+    const world = twoSpeakerCampaign();
     await saveAll(h.store, {
-      campaigns: [
-        aCampaign({
-          locales: ["en", "ar"],
-          narratives: ["corruption", "brutality"],
-          formats: ["square", "landscape"],
-          exposure: { maxPerSpeakerPerDrop: 1 },
-        }),
-      ],
-      speakers: [aSpeaker("s1"), aSpeaker("s2")],
+      ...world,
       quotes: [
-        aQuote("q1", "s1", { text: "This is not a holy war." }),
-        aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" }),
-        aQuote("q2", "s2", { text: "We were lied to." }),
+        ...world.quotes,
         aQuote("q-long", "s2", { text: LONG }),
         aQuote("q-mid", "s2", {
           text: "We came for a state built on justice and found checkpoints, bribes and commanders who stole from the widows of the men they sent to die.",

@@ -6,8 +6,13 @@ import { withdrawConsent } from "../../src/app/safety.service.js";
 import type { RunningServer } from "../../src/http/server.js";
 import { type Harness, makeUser } from "../http/fixtures.js";
 import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
-import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
-import { NEW_YORK, signedInPage, startBrowserSite } from "../support/workspace-browser.js";
+import { anOutput, saveAll } from "../support/builders.js";
+import {
+  NEW_YORK,
+  signedInPage,
+  startBrowserSite,
+  twoSpeakerCampaign,
+} from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
 
@@ -26,27 +31,10 @@ describe.skipIf(!haveChromium)("drops, coverage and audit pages in Chromium", ()
   beforeAll(async () => {
     ({ h, server, browser } = await startBrowserSite("browser-ws-drops"));
     staff = (await makeUser(h, "staff1", ["staff"])).token;
-    await saveAll(h.store, {
-      campaigns: [
-        aCampaign({
-          locales: ["en", "ar"],
-          narratives: ["corruption", "brutality"],
-          formats: ["square", "landscape"],
-          exposure: { maxPerSpeakerPerDrop: 1 },
-        }),
-      ],
-      speakers: [aSpeaker("s1"), aSpeaker("s2")],
-      quotes: [
-        aQuote("q1", "s1", { text: "This is not a holy war." }),
-        aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" }),
-        aQuote("q2", "s2", { text: "We were lied to." }),
-      ],
-    });
+    const world = twoSpeakerCampaign();
+    await saveAll(h.store, world);
     // What the render worker and a reviewer would leave: s1 has four approved outputs, s2 two.
-    const q1 = aQuote("q1", "s1", { text: "This is not a holy war." });
-    const q1ar = aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" });
-    const q2 = aQuote("q2", "s2", { text: "We were lied to." });
-    for (const q of [q1, q1ar, q2])
+    for (const q of world.quotes)
       for (const format of ["square", "landscape"] as const)
         await anOutput(h.store, h.dataDir, q, { format });
   });

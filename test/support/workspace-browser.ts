@@ -3,6 +3,7 @@ import type { Browser, BrowserContextOptions, Page } from "playwright-core";
 import type { RunningServer } from "../../src/http/server.js";
 import type { Harness } from "../http/fixtures.js";
 import { launchChromium } from "./browser.js";
+import { aCampaign, aQuote, aSpeaker } from "./builders.js";
 import { startSite } from "./site.js";
 
 /**
@@ -75,3 +76,26 @@ export const NEW_YORK: SignInOptions = {
   context: { viewport: { width: 1280, height: 1000 }, timezoneId: "America/New_York", acceptDownloads: true },
   ignoreConsole: "status of 4",
 };
+
+/**
+ * The campaign the drops and preview pages are tried on: en and ar, two narratives, square and
+ * landscape, one output per speaker per drop; s1 says q1 (and q1-ar, its Arabic translation), s2 says q2.
+ */
+export function twoSpeakerCampaign() {
+  return {
+    campaigns: [
+      aCampaign({
+        locales: ["en", "ar"],
+        narratives: ["corruption", "brutality"],
+        formats: ["square", "landscape"],
+        exposure: { maxPerSpeakerPerDrop: 1 },
+      }),
+    ],
+    speakers: [aSpeaker("s1"), aSpeaker("s2")],
+    quotes: [
+      aQuote("q1", "s1", { text: "This is not a holy war." }),
+      aQuote("q1-ar", "s1", { locale: "ar", text: "هذه ليست حربا مقدسة.", translationOf: "q1" }),
+      aQuote("q2", "s2", { text: "We were lied to." }),
+    ],
+  };
+}
