@@ -156,7 +156,7 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
       page.waitForURL(/done=redaction-added/),
       page.click(".term-form button[type=submit]"),
     ]);
-    expect(await page.locator(".terms-table td").first().textContent()).toBe("Abu Example");
+    expect(await page.locator(".terms-table td .term").first().textContent()).toBe("Abu Example");
     expect(errors).toEqual([]);
     await context.close();
   });
