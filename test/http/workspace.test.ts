@@ -208,7 +208,7 @@ describe("speakers", () => {
     expect(short.status).toBe(400);
     expect(await short.text()).toContain("a redaction term needs at least 2 characters");
     const list = await (await get("/workspace/speakers", staff)).text();
-    expect(list).toContain('<td>Abu Test<br><code class="small">r-');
+    expect(list).toContain('<td><span class="term">Abu Test</span><br><code class="small">r-');
     expect(list).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
   });
 });
