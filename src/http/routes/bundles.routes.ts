@@ -2,12 +2,12 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { coverage } from "../../app/coverage.service.js";
 import { bundleDeliveries, redeliver } from "../../app/deliver.service.js";
-import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns, withdrawConsent } from "../../app/safety.service.js";
 import { cleanText } from "../../domain/clean-text.js";
 import { notFound } from "../../domain/errors.js";
 import type { Logger } from "../../logger.js";
 import type { AppDeps } from "../deps.js";
+import { dropNow } from "../drop-now.js";
 import { apiRoute } from "../route.js";
 import { idParam } from "../schemas.js";
 import { redactionsRoutes } from "./redactions.routes.js";
@@ -135,19 +135,7 @@ export function bundlesRoutes(app: FastifyInstance, deps: AppDeps) {
     entity: "campaign",
     schema: { params: idParam, response: { 200: exportResult } },
     handler: async ({ params, user, req }) => {
-      const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const r = await exportSlot(
-        {
-          store,
-          dataDir: deps.dataDir,
-          exportDir: deps.exportDir,
-          files: deps.files,
-          bundles: deps.bundles,
-          deliver: deps.queues.deliver,
-          log: req.log as unknown as Logger,
-        },
-        { campaignId: params.id, slot, actor: user.id },
-      );
+      const r = await dropNow(deps, params.id, user.id, req.log as unknown as Logger);
       return r.status === "empty" ? { status: r.status } : { status: r.status, bundle: r.bundle };
     },
   });

@@ -3,12 +3,12 @@ import { z } from "zod";
 import { getCampaign } from "../../app/campaigns.service.js";
 import { bundleDeliveries } from "../../app/deliver.service.js";
 import { planDrop } from "../../app/export/reserve.js";
-import { exportSlot } from "../../app/export.service.js";
 import { ackTakedowns, pendingTakedowns } from "../../app/safety.service.js";
 import { can } from "../../domain/user.js";
 import type { Logger } from "../../logger.js";
 import { nextSlots } from "../../schedule/slots.js";
 import type { HttpDeps } from "../deps.js";
+import { dropNow } from "../drop-now.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
@@ -147,18 +147,7 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
     { config: { ...actionAccess("bundles:write"), entity: "campaign" }, schema: { params: idParam } },
     async (req, reply) => {
       const id = (req.params as { id: string }).id;
-      const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const r = await exportSlot(
-        {
-          store,
-          dataDir: deps.dataDir,
-          exportDir: deps.exportDir,
-          files: deps.files,
-          bundles: deps.bundles,
-          log: req.log as unknown as Logger,
-        },
-        { campaignId: id, slot, actor: req.user!.id },
-      );
+      const r = await dropNow(deps, id, req.user!.id, req.log as unknown as Logger);
       req.log.info({ status: r.status }, "dropped from the workspace");
       const done = r.status === "written" ? "dropped" : r.status === "empty" ? "empty" : "already";
       const b = r.status === "empty" ? "" : `&b=${encodeURIComponent(r.bundle.id)}`;
