@@ -44,9 +44,15 @@ export type Output = {
   updatedAt: string;
   attempts: number;
   failure?: { reason: FailureReason; message: string; at: string; attempts: number; term?: string };
-  /** Paths relative to DATA_DIR. */
+  /**
+   * Storage keys (paths relative to DATA_DIR). `text` names each text variant's key in `sha256`;
+   * the texts themselves live in `variants`: outputs rendered before 2026-12-06 also have them as
+   * files under those keys, later ones do not (export writes the zip's texts from `variants`).
+   */
   files?: { card: string; text: Partial<Record<TextVariant, string>> };
   sha256?: Record<string, string>;
+  /** The card file's size in bytes, recorded at render so export needs no stat (absent on older outputs). */
+  cardBytes?: number;
   variants?: Partial<Record<TextVariant, string>>;
   /** What was rendered, as published: kept so review and export show exactly what the card says. */
   published?: { attribution: string; citation: string; quoteText: string };

@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 
 export type ZipEntry =
-  | { name: string; bytes: Buffer; compress: boolean }
+  /** Bytes in memory; with `sha256`, checked like a file's (a text taken from its output's record). */
+  | { name: string; bytes: Buffer; compress: boolean; sha256?: string }
   /** `size` is what the file measured when listed; the bytes actually read are what goes in. */
   | { name: string; file: string; size: number; sha256: string; compress: boolean };
 
@@ -92,7 +93,7 @@ export async function writeZip(
         last = e.name;
         let read: Promise<Buffer> | undefined;
         if ("file" in e && e.size <= limit) {
-          read = readWhole(e.file);
+          read = readWhole(e.file, e.size);
           read.catch(() => undefined); // a failure surfaces when awaited in turn, never as unhandled
           aheadBytes += e.size;
         }
@@ -107,6 +108,8 @@ export async function writeZip(
       if (read && "file" in e) aheadBytes -= e.size;
       const store = !e.compress || STORED_ALWAYS.test(e.name);
       if ("bytes" in e) {
+        if (e.sha256 !== undefined && createHash("sha256").update(e.bytes).digest("hex") !== e.sha256)
+          mismatches.push(e.name);
         central.add(await out.entry(e.name, e.bytes, store));
         continue;
       }
@@ -165,10 +168,21 @@ class CentralDirectory {
   }
 }
 
-async function readWhole(file: string): Promise<Buffer> {
+/**
+ * The file's first `size` bytes (its listed size), without a stat: a file that shrank comes back
+ * short and one that changed fails the sha256 check; one that grew goes in as it was listed.
+ */
+async function readWhole(file: string, size: number): Promise<Buffer> {
   const fh = await open(file, "r");
   try {
-    return await fh.readFile();
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await fh.read(buf, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done === size ? buf : buf.subarray(0, done);
   } finally {
     await fh.close();
   }

@@ -168,15 +168,20 @@ export async function writeBundleFolder(
 
 /** Files fetched from remote storage at once: bounds open sockets and what is in flight. */
 const FETCH_AHEAD = 8;
-/** Local files stat'ed at once. */
+/** Local files stat'ed at once (outputs rendered before sizes were recorded). */
 const STAT_AHEAD = 64;
+
+type FileRef = { name: string; rel: string; sha256: string; compress: boolean; size?: number };
 
 /**
  * The zip's entries in name order, a page of outputs at a time: every card (`cards/<id>.<ext>`), the
  * manifest, every text (`text/<id>.<variant>.txt`); ids sorted as `<id>.` sorts, which is the order of
- * their entry names. On disk storage the zip reads DATA_DIR's files in place. On S3 each card and text
- * streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a
- * time; writeZip then checks each file's sha256 as it reads it.
+ * their entry names. Texts come from the output's record (`variants`, checked against the sha256 the
+ * manifest lists), so no text file is read; an output whose record lacks a text (none today) has it
+ * read from its file. On disk storage the zip reads DATA_DIR's cards in place, at the size recorded at
+ * render (a stat only for outputs rendered before sizes were recorded). On S3 each card streams from
+ * the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a time;
+ * writeZip then checks each file's sha256 as it reads it.
  */
 async function* zipEntries(
   deps: ExportDeps,
@@ -189,17 +194,18 @@ async function* zipEntries(
   const local = Boolean(blobs.localPath("x"));
   const order = [...ids].sort((a, b) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0));
   let staged = 0;
-  const entry = async (f: { name: string; rel: string; sha256: string; compress: boolean }) => {
+  const entry = async (f: FileRef | ZipEntry): Promise<ZipEntry> => {
+    if (!("rel" in f)) return f;
     let file = blobs.localPath(f.rel);
     if (!file) {
       file = path.join(stageDir, `f${staged++}`);
       await pipeline(await blobs.stream(f.rel), createWriteStream(file));
+    } else if (f.size !== undefined) {
+      return { name: f.name, file, size: f.size, sha256: f.sha256, compress: f.compress };
     }
     return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
   };
-  const pass = async function* (
-    files: (o: Output) => { name: string; rel: string; sha256: string; compress: boolean }[],
-  ) {
+  const pass = async function* (files: (o: Output) => (FileRef | ZipEntry)[]) {
     for (const chunk of chunks(order, batch)) {
       const outputs = new Map((await deps.store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
       const list = chunk.flatMap((id) => {
@@ -207,22 +213,35 @@ async function* zipEntries(
         if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
         return files(o);
       });
-      // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
-      yield* await inParallel(list, local ? STAT_AHEAD : FETCH_AHEAD, entry);
+      if (list.every((f) => !("rel" in f) || (local && f.size !== undefined))) {
+        // Sizes known, nothing to fetch: no stat, no wait.
+        for (const f of list) yield await entry(f);
+      } else {
+        // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
+        yield* await inParallel(list, local ? STAT_AHEAD : FETCH_AHEAD, entry);
+      }
     }
   };
   yield* pass((o) => [
-    { name: cardEntryName(o), rel: o.files!.card, sha256: o.sha256![o.files!.card]!, compress: false },
+    {
+      name: cardEntryName(o),
+      rel: o.files!.card,
+      sha256: o.sha256![o.files!.card]!,
+      compress: false,
+      size: o.cardBytes,
+    },
   ]);
   yield manifest;
   yield* pass((o) =>
     (Object.entries(o.files!.text) as [TextVariant, string][])
-      .map(([variant, rel]) => ({
-        name: textEntryName(o, variant),
-        rel,
-        sha256: o.sha256![rel]!,
-        compress: true,
-      }))
+      .map(([variant, rel]): FileRef | ZipEntry => {
+        const name = textEntryName(o, variant);
+        const sha256 = o.sha256![rel]!;
+        const text = o.variants?.[variant];
+        // The text as the render wrote it (UTF-8), from the record: byte for byte the old file.
+        if (text !== undefined) return { name, bytes: Buffer.from(text, "utf8"), sha256, compress: true };
+        return { name, rel, sha256, compress: true };
+      })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
   );
 }
