@@ -95,7 +95,7 @@ describe("export of outputs whose texts live on the record", () => {
     const card = (await w.store.outputs.get(id))!.value.files!.card;
     const bytes = await readFile(path.join(w.dataDir, card));
     // Same length, one byte different: caught by the sha256, not by a size.
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     await writeFile(path.join(w.dataDir, card), bytes);
     await expect(
       exportSlot(w.deps, { campaignId: "why-they-left", slot: SLOT, actor: "scheduler" }),
