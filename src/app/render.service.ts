@@ -177,30 +177,23 @@ async function produce(deps: RenderDeps, output: Output, read: BatchReads): Prom
 
   const files = { card: cardPath(output), text: {} as Partial<Record<TextVariant, string>> };
   const sums: Record<string, string> = { [files.card]: sha256(card.bytes) };
-  const blobs = deps.files ?? diskBlobStore(deps.dataDir);
-  // The card and its texts are independent files: written side by side, not one after the other.
-  const puts = [blobs.put(files.card, card.bytes, { contentType: `image/${output.encoding}` })];
+  // One file per output: the texts are kept on the record (`variants`), which is what review, the
+  // API and export read; `files.text` only names the key each text's sha256 is listed under.
   for (const [variant, text] of Object.entries(variants) as [TextVariant, string][]) {
     const rel = textPath(output, variant);
     files.text[variant] = rel;
     sums[rel] = sha256(text);
-    puts.push(blobs.put(rel, text, { contentType: "text/plain; charset=utf-8" }));
   }
-  await settleAll(puts);
+  const blobs = deps.files ?? diskBlobStore(deps.dataDir);
+  await blobs.put(files.card, card.bytes, { contentType: `image/${output.encoding}` });
   return {
     files,
     sha256: sums,
+    cardBytes: card.bytes.length,
     variants,
     fontSize: card.fontSize,
     published: { attribution: view.attribution, citation: view.source.citation, quoteText: view.quote.text },
   };
-}
-
-/** Waits for every promise, then throws the first failure (none is left running unobserved). */
-async function settleAll(ps: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(ps);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Worker } from "bullmq";
@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queueCampaign } from "../../src/app/queue.service.js";
 import { changeVetting } from "../../src/app/quotes.service.js";
 import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
+import { sha256 } from "../../src/render/files.js";
 import { loadTextTemplates } from "../../src/render/text/text.render.js";
 import { type BlockingRedis, connectRedis } from "../../src/store/redis.js";
 import { createStore, type Store } from "../../src/store/store.js";
@@ -84,7 +85,7 @@ const queueAll = (actor = "staff1") =>
   queueCampaign(t.store, queues, { campaignId: "why-they-left", actor, templateVersion: templates.version });
 
 describe("render pipeline (real Redis, BullMQ and sharp)", () => {
-  it("renders every vetted quote × format to in_review with a real card and text files", async () => {
+  it("renders every vetted quote × format to in_review with a real card, its size, and texts on the record", async () => {
     startWorker();
     const r = await queueCampaign(t.store, queues, {
       campaignId: "why-they-left",
@@ -97,7 +98,10 @@ describe("render pipeline (real Redis, BullMQ and sharp)", () => {
     for (const o of outs) {
       const meta = await sharp(path.join(dataDir, o.files!.card)).metadata();
       expect([meta.width, meta.height]).toEqual(o.format === "square" ? [1080, 1080] : [1200, 675]);
-      expect(await readFile(path.join(dataDir, o.files!.text.post!), "utf8")).toBe(o.variants!.post);
+      expect(o.cardBytes).toBe((await stat(path.join(dataDir, o.files!.card))).size);
+      // One file per output: the texts live on the record, their sha256 listed under files.text's keys.
+      await expect(stat(path.join(dataDir, o.files!.text.post!))).rejects.toThrow(/ENOENT/);
+      expect(o.sha256![o.files!.text.post!]).toBe(sha256(o.variants!.post!));
       expect(o.queuedBy).toBe("staff1");
     }
     const ar = outs.find((o) => o.locale === "ar")!;
