@@ -19,7 +19,12 @@ import { inLanes } from "./stats.js";
 type PoolItem = Pick<
   Output,
   "quoteId" | "speakerId" | "locale" | "direction" | "narrative" | "format" | "variants" | "published"
-> & { files: NonNullable<Output["files"]>; sha256: Record<string, string> };
+> & { files: NonNullable<Output["files"]>; sha256: Record<string, string>; cardBytes: number };
+
+/** A zip entry as JSON can carry it to the zip-only child: a file, or a text (in memory, as export has it). */
+export type PooledZipEntry =
+  | Exclude<ZipEntry, { bytes: Buffer }>
+  | { name: string; text: string; compress: boolean };
 
 /** Files of `size` outputs in parts of `partSize` (part-0 is the first bundle's worth), with their bytes. */
 export type Pool = {
@@ -28,15 +33,16 @@ export type Pool = {
   rootDir: string;
   /** The part folders holding the first `count` outputs (a multiple of the part size). */
   dirsOf: (count: number) => string[];
-  /** Bytes on disk (cards and texts) of the first `count` outputs. */
+  /** Bytes on disk (the cards: texts are on the records) of the first `count` outputs. */
   bytesOf: (count: number) => number;
-  /** The zip entries a bundle of the first `count` outputs holds (files only, no manifest). */
-  zipEntries: (count: number) => ZipEntry[];
+  /** The zip entries a bundle of the first `count` outputs holds (cards as files, texts in memory, no manifest). */
+  zipEntries: (count: number) => PooledZipEntry[];
 };
 
 /**
  * Cheap bundle material: 8 real cards (4 formats × Latin/Arabic) copied to `size` card files, with
- * each output's real text variants; checksums match, so export's file check passes.
+ * each output's real text variants on its record (as the render leaves them since 2026-12-06: one
+ * file per output, its size recorded); checksums match, so export's file check passes.
  */
 export async function buildPool(
   store: Store,
@@ -74,16 +80,13 @@ export async function buildPool(
     const sums: Record<string, string> = { [cardRel]: card.sum };
     const text: Partial<Record<TextVariant, string>> = {};
     const variants: Partial<Record<TextVariant, string>> = {};
-    let bytes = card.bytes.length;
+    const bytes = card.bytes.length;
     for (const variant of campaign.textVariants) {
       const t = templates.render(variant, view);
       const file = path.join(dir, `${n}.${variant}.txt`);
-      await writeFile(path.join(dataDir, file), t);
-      fileSizes.set(file, Buffer.byteLength(t));
       text[variant] = file;
       variants[variant] = t;
       sums[file] = sha256(t);
-      bytes += Buffer.byteLength(t);
     }
     sizes[n] = bytes;
     items[n] = {
@@ -101,6 +104,7 @@ export async function buildPool(
       },
       files: { card: cardRel, text },
       sha256: sums,
+      cardBytes: card.bytes.length,
     };
   });
   return {
@@ -113,15 +117,20 @@ export async function buildPool(
       ),
     bytesOf: (count) => sizes.slice(0, count).reduce((a, b) => a + b, 0),
     zipEntries: (count) =>
-      items.slice(0, count).flatMap((item, n) =>
-        [item.files.card, ...Object.values(item.files.text)].map((rel) => ({
-          name: `${n}/${path.basename(rel)}`,
-          file: path.join(dataDir, rel),
-          size: fileSizes.get(rel)!,
-          sha256: item.sha256[rel]!,
-          compress: !rel.endsWith(".png"),
+      items.slice(0, count).flatMap((item, n): PooledZipEntry[] => [
+        {
+          name: `${n}/${path.basename(item.files.card)}`,
+          file: path.join(dataDir, item.files.card),
+          size: fileSizes.get(item.files.card)!,
+          sha256: item.sha256[item.files.card]!,
+          compress: false,
+        },
+        ...(Object.entries(item.variants ?? {}) as [TextVariant, string][]).map(([variant, text]) => ({
+          name: `${n}/${n}.${variant}.txt`,
+          text,
+          compress: true,
         })),
-      ),
+      ]),
   };
 }
 
