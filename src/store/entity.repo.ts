@@ -22,6 +22,13 @@ export type Page<T> = {
 const INDEX_VERSION = "1";
 /** At most this many index entries are examined per page when several filters combine. */
 const MAX_SCAN = 20_000;
+/**
+ * The sorted index of a kind with `searchText`: members `sortKey|id` + TEXT_SEP + the text, so a
+ * search reads ids and texts in list order in one ZRANGE instead of every entity's JSON. A space
+ * sorts below every id character ([a-z0-9_-]), so this index keeps the order of the others.
+ */
+const TEXT_INDEX = "~text";
+const TEXT_SEP = " ";
 
 type Ix = { z: [string, string][]; c: [string, string][] };
 
@@ -43,6 +50,8 @@ export function createEntityRepo<T extends { id: string }>(
     indexes: (value: T) => string[];
     sortKey?: (value: T) => string;
     counters?: (value: T) => [name: string, field: string][];
+    /** Text kept, already normalised (lower case), in a sorted index of its own for `search`. */
+    searchText?: (value: T) => string;
     /**
      * This kind's own layout, beside INDEX_VERSION: changing it (a kind gaining a sort key, say)
      * rebuilds that kind's indexes on first read, even in a store already at INDEX_VERSION.
@@ -67,6 +76,8 @@ export function createEntityRepo<T extends { id: string }>(
     if (sorted) {
       const m = member({ sortKey: sorted(value), id: value.id });
       for (const name of ["all", ...opts.indexes(value)]) z.push([keys.sorted(kind, name), m]);
+      if (opts.searchText)
+        z.push([keys.sorted(kind, TEXT_INDEX), `${m}${TEXT_SEP}${opts.searchText(value)}`]);
     }
     const c = (opts.counters?.(value) ?? []).map(
       ([name, field]) => [keys.counts(kind, name), field] as [string, string],
@@ -294,6 +305,67 @@ export function createEntityRepo<T extends { id: string }>(
     return { items, next: more && resume ? position(resume) : undefined };
   }
 
+  /**
+   * Entities whose search text contains `needle` (already normalised as `searchText` is) and that
+   * are in all the named indexes, in list order from `after`. Reads ids and texts from the text
+   * index, at most `window` entries per call, and checks the other indexes only for the matches;
+   * then reads just the matching entities. `next` is where to go on: after the last match of a full
+   * page, or after the last entry looked at when the window ended first.
+   */
+  async function search(
+    indexNames: string[],
+    needle: string,
+    o: { after?: IndexPosition; limit: number; window: number },
+  ): Promise<Page<Versioned<T>> & { scanned: number; windowFull: boolean }> {
+    if (!sorted || !opts.searchText) throw new Error(`${kind} has no text index`);
+    await ensureIndexes();
+    const others = [...new Set(indexNames)].map(indexKey);
+    const textKey = keys.sorted(kind, TEXT_INDEX);
+    // Exclusive start after every member of the cursor's entry (`sortKey|id` + TEXT_SEP + text):
+    // '!' sorts just above TEXT_SEP and below every id character.
+    let from = o.after ? `(${member(o.after)}!` : "-";
+    const found: string[] = [];
+    const done = async (next: IndexPosition | undefined, scanned: number, windowFull = false) => ({
+      items: await getMany(found.map((m) => position(m).id)),
+      next,
+      scanned,
+      windowFull,
+    });
+    let scanned = 0;
+    for (;;) {
+      const chunk = Math.max(1, Math.min(1000, o.window - scanned));
+      // One entry beyond the chunk says whether anything follows it.
+      const read = await redis.zrange(textKey, from, "+", "BYLEX", "LIMIT", 0, chunk + 1);
+      const rest = read.length > chunk;
+      const members = read.slice(0, chunk).map((raw) => {
+        const cut = raw.indexOf(TEXT_SEP, raw.indexOf("|") + 1);
+        return { m: raw.slice(0, cut), text: raw.slice(cut + 1) };
+      });
+      let hits = members.flatMap((x, i) => (x.text.includes(needle) ? [{ m: x.m, i }] : []));
+      if (others.length && hits.length) {
+        const pipe = redis.pipeline();
+        for (const k of others) pipe.zmscore(k, ...hits.map((x) => x.m));
+        const replies = ((await pipe.exec()) ?? []).map(([err, scores]) => {
+          if (err) throw err;
+          return scores as (string | null)[];
+        });
+        hits = hits.filter((_, j) => replies.every((r) => r[j] != null));
+      }
+      for (const { m, i } of hits) {
+        found.push(m);
+        if (found.length === o.limit) {
+          const more = i < members.length - 1 || rest;
+          return done(more ? position(m) : undefined, scanned + i + 1);
+        }
+      }
+      scanned += members.length;
+      const last = members.at(-1);
+      if (!rest || !last) return done(undefined, scanned);
+      if (scanned >= o.window) return done(position(last.m), scanned, true);
+      from = `(${last.m}!`;
+    }
+  }
+
   /** The `n` last entities of one sorted index (latest sort key first). */
   async function latest(indexName: string, n: number): Promise<Versioned<T>[]> {
     if (!sorted) throw new Error(`${kind} has no sorted indexes`);
@@ -358,6 +430,7 @@ export function createEntityRepo<T extends { id: string }>(
     ids,
     count,
     page,
+    search,
     latest,
     counts,
     write,

@@ -33,8 +33,10 @@ export function createStore(redis: Redis, prefix: string) {
       sortKey: quoteSortKey,
       // Quotes by state × narrative × locale, for coverage without reading every quote.
       counters: (q) => [["all", quoteCountField(q)]],
-      // Sorted indexes came after the counters: a store with only those is re-indexed once.
-      layout: "quotes-sorted",
+      // Text search reads ids and folded texts from an index of its own, not every quote's JSON.
+      searchText: (q) => foldForSearch(q.text),
+      // Sorted indexes, then the text index, came after the counters: an older store is re-indexed once.
+      layout: "quotes-sorted-text",
     }),
     outputs: createEntityRepo<Output>(redis, keys, "output", {
       parse: (raw) => raw as Output,
@@ -88,6 +90,8 @@ export function parseOutputCountField(field: string) {
 }
 /** Where a quote sits in the quote indexes (then its id): the list's order. */
 export const quoteSortKey = (q: Pick<Quote, "createdAt">) => q.createdAt;
+/** How quote text and a search for it are compared: case-folded, the same in every process's locale. */
+export const foldForSearch = (s: string) => s.toLowerCase();
 /** Counter field of a quote in `quotes.counts("all")`. */
 export const quoteCountField = (q: Pick<Quote, "vetting" | "narrative" | "locale">) =>
   `${q.vetting.state}|${q.narrative}|${q.locale}`;

@@ -104,6 +104,38 @@ describe("quote list paging by cursor", () => {
     expect(three.next).toEqual({ sortKey: needles[2]!.createdAt, id: needles[2]!.id });
   });
 
+  it("text search with filters finds each match once, and follows a quote's edits", async () => {
+    const want = made
+      .filter((q) => q.text.includes("Needle") && q.locale === "ar" && q.speakerId === "sp-a")
+      .sort(order);
+    expect(want.length).toBeGreaterThan(1);
+    const seen: Quote[] = [];
+    let next: Awaited<ReturnType<typeof pageQuotes>>["next"];
+    do {
+      const r = await pageQuotes(
+        h.store,
+        { text: "NEEDLE", locale: "ar", speakerId: "sp-a" },
+        { after: next, limit: 1, window: 25 },
+      );
+      seen.push(...r.items);
+      next = r.next;
+    } while (next);
+    expect(seen.map((q) => q.id)).toEqual(want.map((q) => q.id));
+    // The text index moves with the quote in the same commit: the old words are gone, the new found.
+    const q = made.find((x) => !x.text.includes("Needle"))!;
+    const current = (await h.store.quotes.get(q.id))!;
+    const edited = { ...current.value, text: "Now a Haystack line." };
+    await h.store.quotes.commit({ writes: [h.store.quotes.write(edited, current)] });
+    try {
+      const found = await pageQuotes(h.store, { text: "haystack" }, { limit: 50 });
+      expect(found.items.map((x) => x.id)).toEqual([q.id]);
+      expect((await pageQuotes(h.store, { text: q.text }, { limit: 50 })).items).toEqual([]);
+    } finally {
+      const again = (await h.store.quotes.get(q.id))!;
+      await h.store.quotes.commit({ writes: [h.store.quotes.write(q, again)] });
+    }
+  });
+
   it("refuses a malformed cursor with 400", async () => {
     const res = await app.inject({
       method: "GET",
@@ -132,5 +164,35 @@ describe("quote list paging by cursor", () => {
     expect(await fresh.quotes.count([])).toBe(134);
     await fresh.quotes.rebuildIndexes();
     expect(await fresh.quotes.count([])).toBe(134);
+    const found = await pageQuotes(fresh, { speakerId: "sp-old", text: "quote" }, { limit: 10 });
+    expect(found.items.map((q) => q.id)).toEqual(legacy.sort(order).map((q) => q.id));
+  });
+
+  it("builds the text index once for a store with sorted indexes but none for text", async () => {
+    // What the version before the text index left: sorted indexes and counters, no text index.
+    const t = h.store.keys;
+    const textKey = t.sorted("quote", "~text");
+    const entries = await h.redis.zrange(textKey, 0, -1);
+    expect(entries.length).toBeGreaterThanOrEqual(130);
+    for (const m of entries) {
+      // Each quote's remembered entries as that version wrote them: without the text index's.
+      const key = t.entity("quote", m.slice(m.indexOf("|") + 1, m.indexOf(" ")));
+      const ix = JSON.parse((await h.redis.hget(key, "ix"))!) as { z: [string, string][] };
+      ix.z = ix.z.filter(([k]) => k !== textKey);
+      await h.redis.hset(key, "ix", JSON.stringify(ix));
+    }
+    await h.redis.del(textKey);
+    await h.redis.set(t.indexVersion("quote"), "1.quotes-sorted");
+    const fresh = createStore(h.redis, h.prefix);
+    const r = await pageQuotes(fresh, { text: "needle" }, { limit: 50 });
+    // Whatever other tests of this file added: every quote stored whose text has the word.
+    const stored = (
+      await h.store.quotes.getMany(entries.map((m) => m.slice(m.indexOf("|") + 1, m.indexOf(" "))))
+    )
+      .map((v) => v.value)
+      .filter((q) => q.text.includes("Needle"));
+    expect(stored.length).toBeGreaterThanOrEqual(19);
+    expect(r.items.map((q) => q.id)).toEqual(stored.sort(order).map((q) => q.id));
+    expect(await h.redis.zrange(textKey, 0, -1)).toEqual(entries);
   });
 });
