@@ -1,8 +1,8 @@
 /**
  * Card rendering throughput: testimony's renderer (sharp + Pango) against two peers drawing the same
- * card: Skia (@napi-rs/canvas, encoded by sharp with the same PNG options; bench/render/skia.ts) and
- * satori + @resvg/resvg-js; and against the encode floor (sharp encoding the card's background
- * alone to PNG). testimony, Skia and the floor run interleaved in one child process, so the ratio
+ * card: Skia (@napi-rs/canvas, encoded by sharp at the same PNG level and filter; bench/render/skia.ts) and
+ * satori + @resvg/resvg-js; and against the encode floor (testimony's own PNG writer encoding the
+ * card's background alone). testimony, Skia and the floor run interleaved in one child process, so the ratio
  * that is the target (testimony ÷ Skia) compares like with like on a loaded machine; satori runs in
  * a child of its own.
  *
@@ -25,7 +25,7 @@ import { baseLayer } from "../src/render/card/base-layer.js";
 import { normaliseBrandImage } from "../src/render/card/brand-image.js";
 import { renderCard } from "../src/render/card/card.render.js";
 import { parseColour } from "../src/render/card/colour.js";
-import { ENCODE_OPTIONS } from "../src/render/card/encode.js";
+import { ENCODE_OPTIONS, encode } from "../src/render/card/encode.js";
 import { layoutFor } from "../src/render/card/layout.js";
 import { BRAND, LOGO_SVG, type RenderCase, SCRIPT_CASES, satoriCard } from "./render/cards.js";
 import { type LocaleBenchRow, runLocaleBench } from "./render/locales.js";
@@ -137,10 +137,7 @@ async function testimonyChild(opts: Options, logoPng: Buffer): Promise<ChildResu
       top: parseColour(BRAND.background.from, "background"),
       bottom: parseColour(BRAND.background.to, "background"),
     });
-    const { width, height } = FORMATS[format];
-    return sharp(background.data, { raw: { width, height, channels: 3 } })
-      .png(ENCODE_OPTIONS.png)
-      .toBuffer();
+    return encode(background, "png");
   };
   const rows = await measure({ "encode floor": floorJob, testimony: testimonyJob, skia: skiaJob }, opts);
   return { rows, sizes, peakRssMiB: 0 };
@@ -293,7 +290,7 @@ function toMarkdown(
     "## Card rendering",
     "",
     `${m.cpu}, ${m.cores} cores, Node ${m.node}, sharp ${m.sharp} (libvips ${m.libvips}), ${m.date}; load average at the start ${m.loadAverage}.`,
-    `Median of ${o.reps} repetitions of ${o.cardsPerRep} cards after a warm-up; every card has its own quote; PNG (level ${ENCODE_OPTIONS.png.compressionLevel}). testimony, Skia and the encode floor run interleaved in one process; Skia draws each card at testimony's fitted quote size and sharp encodes it with the same options; satori + resvg runs in a process of its own.`,
+    `Median of ${o.reps} repetitions of ${o.cardsPerRep} cards after a warm-up; every card has its own quote; PNG at zlib level ${ENCODE_OPTIONS.png.compressionLevel}, filter none (testimony writes its PNG with node:zlib, src/render/card/png.ts; the encode floor is that writer on the background alone). testimony, Skia and the encode floor run interleaved in one process; Skia draws each card at testimony's fitted quote size and sharp encodes it at the same level and filter; satori + resvg runs in a process of its own.`,
     "",
     "| format | script | in flight | testimony cards/s | ms/card | Skia cards/s | satori+resvg cards/s | encode floor cards/s | testimony ÷ Skia | testimony ÷ satori | testimony ÷ floor (time) | CPU ms/card testimony / Skia / satori |",
     "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

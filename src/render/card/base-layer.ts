@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import sharp, { type OutputInfo } from "sharp";
-import { type Canvas, paintRgba, type Rgb } from "./blend.js";
+import { type Canvas, paintRgba, type Rgb, rowBytes } from "./blend.js";
 import { CardError } from "./card-error.js";
 import { mix } from "./colour.js";
 import { type Layout, mirrorX } from "./layout.js";
@@ -30,7 +30,7 @@ export function baseLayer(req: BaseRequest): Promise<Canvas> {
     cache.set(key, hit);
     return hit;
   }
-  const built = build(req);
+  const built = drawBaseLayer(req);
   built.catch(() => cache.delete(key));
   cache.set(key, built);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -60,13 +60,21 @@ export function releaseCanvas(canvas: Canvas): void {
   if (free.length < POOL_PER_SIZE) free.push(canvas.data);
 }
 
-async function build({ layout, direction, top, bottom, logoPng }: BaseRequest): Promise<Canvas> {
+/** The base layer drawn afresh, without the cache (baseLayer's miss path; tests compare against it). */
+export async function drawBaseLayer({
+  layout,
+  direction,
+  top,
+  bottom,
+  logoPng,
+}: BaseRequest): Promise<Canvas> {
   const { width, height } = layout;
-  const canvas = { data: Buffer.allocUnsafe(width * height * 3), width, height };
-  const row = width * 3;
+  const row = rowBytes(width);
+  const canvas = { data: Buffer.allocUnsafe(row * height), width, height };
   for (let y = 0; y < height; y++) {
     const colour = mix(top, bottom, height > 1 ? y / (height - 1) : 0);
-    canvas.data.fill(Buffer.from(colour), y * row, (y + 1) * row);
+    canvas.data[y * row] = 0; // PNG filter "none" (see Canvas)
+    canvas.data.fill(Buffer.from(colour), y * row + 1, (y + 1) * row);
   }
   if (logoPng) {
     const box = layout.logo;

@@ -1,12 +1,21 @@
 import type { TextMask } from "./text-layer.js";
 
 /**
- * The card is assembled as raw RGB in a Buffer and handed to sharp once, for encoding. Blending a
- * few masks here costs about a millisecond; libvips' composite converts every layer to a
- * full-size float image first, which measured ten times slower than encoding the whole card.
+ * The card is assembled as raw RGB in a Buffer and encoded once. Blending a few masks here costs
+ * a few milliseconds; libvips' composite converts every layer to a full-size float image first,
+ * which measured three to ten times slower than this plus the encode (45 against 15 ms of CPU for a
+ * story card's quote, 2026-12-06).
+ *
+ * Each row starts with one byte that is always 0, then `width` RGB pixels: that is a PNG scanline
+ * with filter "none", so the PNG writer compresses the canvas as it is, without a copy.
  */
 export type Canvas = { data: Buffer; width: number; height: number };
 export type Rgb = readonly [number, number, number];
+
+/** Bytes per canvas row: the PNG filter byte, then RGB. */
+export const rowBytes = (width: number) => width * 3 + 1;
+/** Byte offset of pixel (x, y). */
+const at = (canvas: Canvas, x: number, y: number) => y * rowBytes(canvas.width) + 1 + x * 3;
 
 /** Paints `rgb` through `mask` (coverage 0..255) at (left, top), scaled by `opacity`. */
 export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: number, rgb: Rgb, opacity = 1) {
@@ -23,7 +32,7 @@ export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: num
   for (let y = Math.max(0, -top); y < y1; y++) {
     let s = y * mask.width + x0;
     const end = y * mask.width + x1;
-    let d = ((top + y) * canvas.width + left + x0) * 3;
+    let d = at(canvas, left + x0, top + y);
     while (s < end) {
       if (words && (s & 3) === 0 && s + 4 <= end && words[s >> 2] === 0) {
         s += 4;
@@ -81,7 +90,7 @@ export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: num
       const s = (y * rgba.width + x) * 4;
       const a = alphaScale === 256 ? rgba.data[s + 3]! : (rgba.data[s + 3]! * alphaScale + 128) >> 8;
       if (a === 0) continue;
-      const d = (cy * canvas.width + cx) * 3;
+      const d = at(canvas, cx, cy);
       for (let c = 0; c < 3; c++) out[d + c] = (out[d + c]! * (255 - a) + rgba.data[s + c]! * a + 127) / 255;
     }
   }
@@ -93,7 +102,7 @@ export function fillRect(canvas: Canvas, left: number, top: number, width: numbe
   const x1 = Math.min(canvas.width, left + width);
   if (x1 <= x0) return;
   for (let y = Math.max(0, top); y < Math.min(canvas.height, top + height); y++) {
-    canvas.data.fill(pattern, (y * canvas.width + x0) * 3, (y * canvas.width + x1) * 3);
+    canvas.data.fill(pattern, at(canvas, x0, y), at(canvas, x1, y));
   }
 }
 

@@ -1,0 +1,67 @@
+import zlib from "node:zlib";
+import { type Canvas, rowBytes } from "./blend.js";
+
+/**
+ * A PNG written straight from the canvas, whose rows already are PNG scanlines (filter byte 0,
+ * then RGB; see Canvas). node:zlib deflates them on libuv's thread pool: one hop, no copy of the
+ * pixels. Measured on real cards (2026-12-06, 2 cores): zlib level 3 spent 6.8 ms of CPU per card
+ * against 9.7 for sharp's PNG at level 4, for files ~4 % larger; level 4 in node:zlib is lazy
+ * matching and cost three times as much. sharp also copied the pixels into libvips first.
+ * Same canvas, same bytes: zlib is deterministic for a given input and level.
+ */
+export const PNG_LEVEL = 3;
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+export async function writePng(canvas: Canvas, level = PNG_LEVEL): Promise<Buffer> {
+  const { width, height, data } = canvas;
+  if (data.length !== rowBytes(width) * height) {
+    throw new Error(
+      `canvas of ${width}×${height} has ${data.length} bytes, expected ${rowBytes(width) * height}`,
+    );
+  }
+  const compressed = await new Promise<Buffer>((resolve, reject) =>
+    zlib.deflate(data, { level }, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // colour type: RGB
+  // compression 0 (deflate), filter method 0, no interlace: already zero
+  return Buffer.concat([
+    SIGNATURE,
+    chunk("IHDR", header),
+    chunk("IDAT", compressed),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** length, type, data, CRC-32 of type and data. */
+function chunk(type: string, body: Buffer): Buffer {
+  const out = Buffer.alloc(12 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.write(type, 4, "latin1");
+  body.copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+  return out;
+}
+
+/** `zlib.crc32` exists from Node 20.15; engines allows 20.9, so fall back to a table when missing. */
+const crc32: (data: Buffer) => number =
+  (zlib as unknown as { crc32?: (d: Buffer) => number }).crc32 ?? tableCrc32;
+
+let table: Uint32Array | undefined;
+function tableCrc32(data: Buffer): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
