@@ -23,7 +23,18 @@ export type Translator = {
   pick(code: string | undefined): string;
   dir(code: string): "ltr" | "rtl";
   t(lang: string, key: string, values?: Record<string, unknown>): string;
+  /**
+   * The raw strings under some top-level keys, flattened ("wsjs.fits" → "Fits: …"), the language's
+   * over English: what a page hands its script, which fills in `{{values}}` and picks plurals itself.
+   */
+  strings(lang: string, prefixes: readonly string[]): Record<string, string>;
 };
+
+function flat(tree: unknown, prefix: string, out: Record<string, string>) {
+  if (tree && typeof tree === "object")
+    for (const [k, v] of Object.entries(tree)) flat(v, `${prefix}.${k}`, out);
+  else if (tree !== undefined) out[prefix] = String(tree);
+}
 
 export function readCatalogues(dir = CATALOGUE_DIR): Map<string, Catalogue> {
   const files = readdirSync(dir)
@@ -62,6 +73,12 @@ export function loadTranslator(dir = CATALOGUE_DIR): Translator {
     pick: (code) => (code && byCode.has(code) ? code : DEFAULT_LANGUAGE),
     dir: (code) => byCode.get(code)?.dir ?? "ltr",
     t: (lang, key, values) => instance.t(key, { ...values, lng: byCode.has(lang) ? lang : DEFAULT_LANGUAGE }),
+    strings: (lang, prefixes) => {
+      const out: Record<string, string> = {};
+      for (const code of [DEFAULT_LANGUAGE, lang])
+        for (const p of prefixes) flat(catalogues.get(code)?.[p], p, out);
+      return out;
+    },
   };
 }
 

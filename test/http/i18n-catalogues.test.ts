@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ERRORS } from "../../src/domain/errors.js";
+import { ATTRIBUTIONS } from "../../src/domain/speaker.js";
 import { ROLES } from "../../src/domain/user.js";
+import { FORMAT_NAMES, OUTPUT_STATES, VETTING_STATES } from "../../src/domain/vocabulary.js";
 import {
   CATALOGUE_DIR,
   type Catalogue,
@@ -14,6 +17,7 @@ import { DECISION_KEYS, NARRATIVE_KEYS, VARIANT_KEYS } from "../../src/http/revi
 import { CAMPAIGN_NAV_KEYS } from "../../src/http/workspace/campaign-nav.js";
 import { NAV_ITEMS } from "../../src/http/workspace/nav.js";
 import { TEMPLATES_DIR } from "../../src/paths.js";
+import { CRON_PHRASES } from "../../src/schedule/describe.js";
 
 /**
  * The pages' catalogues (src/templates/pages/i18n/*.json) against each other and against the code:
@@ -76,6 +80,10 @@ function usedKeys(): Map<string, string> {
     for (const m of text.matchAll(/"((?:quotes|campaigns|speakers|plan|check|withdraw|audit)\.[A-Za-z_]+)"/g))
       used.set(m[1]!, path.relative(root, file));
   }
+  // The workspace script's messages: t("wsjs.key", …) in workspace.js, from the page's data-words.
+  const script = path.join(TEMPLATES_DIR, "pages", "workspace", "workspace.js");
+  for (const m of readFileSync(script, "utf8").matchAll(/\bt\("(wsjs\.\w+)"/g))
+    used.set(m[1]!, path.relative(root, script));
   // Keys the code builds from data, translated by the templates with {{t someKey}}.
   for (const k of [
     ...NAV_ITEMS.map((i) => i.labelKey),
@@ -84,6 +92,16 @@ function usedKeys(): Map<string, string> {
     ...Object.values(DECISION_KEYS),
     ...Object.values(NARRATIVE_KEYS),
     ...ROLES.map((r) => `role.${r}`),
+    // Words held as data, said through {{tk "prefix" value}} or `prefix.${value}` in the routes.
+    ...FORMAT_NAMES.map((f) => `format.${f}`),
+    ...VETTING_STATES.map((s) => `state.quote.${s}`),
+    ...OUTPUT_STATES.map((s) => `state.output.${s}`),
+    ...["granted", "withdrawn", "none"].map((s) => `state.consent.${s}`),
+    ...ATTRIBUTIONS.map((a) => `state.attribution.${a}`),
+    // Every code of the one error catalogue has its words for the pages (and the script).
+    ...Object.keys(ERRORS).map((c) => `error.${c}`),
+    // The cron description's phrases (src/schedule/describe.ts), and the workspace script's messages.
+    ...CRON_PHRASES.map((p) => `cron.${p}`),
   ])
     used.set(k, "data keys (nav, view-model, roles)");
   return used;

@@ -333,7 +333,7 @@ describe("logo upload for the campaign form", () => {
     expect(saved.status).toBe(303);
     expect((await h.store.campaigns.get("wa-logo-camp"))!.value.brand.logo).toBe(logo);
     const page = await (await get("/workspace/campaigns/wa-logo-camp/edit", staff)).text();
-    expect(page).toContain("The campaign's logo stays unless you choose another file.");
+    expect(page).toContain("logo stays unless you choose another file.");
     expect(page).toContain('id="f-logo-file"');
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Handlebars from "handlebars";
 import { TEMPLATES_DIR } from "../../paths.js";
-import { loadTranslator, type Translator } from "../i18n.js";
+import { DEFAULT_LANGUAGE, loadTranslator, type Translator } from "../i18n.js";
 import { navFor, rolesOf } from "../workspace/nav.js";
 
 export type Pages = {
@@ -10,6 +10,9 @@ export type Pages = {
   render(name: string, data: Record<string, unknown>): string;
   i18n: Translator;
 };
+
+/** The catalogue sections workspace.js says its messages with. */
+export const SCRIPT_WORDS = ["wsjs", "format", "error"] as const;
 
 /**
  * src/templates/pages: `layout.hbs` and `_name.hbs` are partials, the rest are pages. HTML escaping
@@ -27,6 +30,14 @@ export function loadPages(dir = path.join(TEMPLATES_DIR, "pages"), i18n = loadTr
       String(key),
       options.hash as Record<string, unknown>,
     );
+  });
+  // {{tk "state.quote" state}}: a word the code holds as data (a state, a format, a policy) said through
+  // the catalogue key `<prefix>.<value>`; a value the catalogue does not know is shown as it is.
+  hb.registerHelper("tk", (prefix: unknown, value: unknown, options: Handlebars.HelperOptions) => {
+    const root = (options.data?.root ?? {}) as { pageLang?: string; lang?: string };
+    const key = `${String(prefix)}.${String(value)}`;
+    const said = i18n.t(i18n.pick(root.pageLang ?? root.lang), key);
+    return said === key ? String(value ?? "") : said;
   });
   const pages = new Map<string, HandlebarsTemplateDelegate>();
   const files = [
@@ -61,6 +72,14 @@ export function loadPages(dir = path.join(TEMPLATES_DIR, "pages"), i18n = loadTr
         pageDir: i18n.dir(lang),
         // The switcher offers the other languages, each named in itself.
         otherLanguages: i18n.languages.filter((l) => l.code !== lang),
+        // The workspace script's words (workspace.js), read from a data- attribute: no inline script.
+        // In the default language the script may show the API's own (English, more detailed) messages.
+        ...(data.workspace
+          ? {
+              scriptWords: JSON.stringify(i18n.strings(lang, SCRIPT_WORDS)),
+              scriptServerWords: lang === DEFAULT_LANGUAGE,
+            }
+          : {}),
       });
     },
   };

@@ -11,14 +11,14 @@ import { queueCampaign } from "../../app/queue.service.js";
 import { listQuotes } from "../../app/quotes.service.js";
 import { type Campaign, ENCODINGS, FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { AppError, type ErrorDetail } from "../../domain/errors.js";
-import { NARRATIVE_LABELS, NARRATIVES } from "../../domain/narrative.js";
+import { NARRATIVES } from "../../domain/narrative.js";
 import type { Quote } from "../../domain/quote.js";
 import type { HttpDeps } from "../deps.js";
 import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
-import { actionAccess, pageAccess, say, sendPage } from "./common.js";
+import { actionAccess, errorMessage, fieldMessage, pageAccess, say, sendPage } from "./common.js";
 import { secretPage } from "./delivery.routes.js";
 import {
   type DeliveryRow,
@@ -171,9 +171,13 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     status = 200,
   ) {
     const v = opts.values;
+    const lang = requestLanguage(req, pages.i18n);
+    // The schema's messages are English; another language shows its catalogue's rule for the field.
+    const details = (opts.errors ?? []).map((d) => ({ ...d, message: fieldMessage(pages, lang, d) }));
     const errors: Record<string, string> = {};
-    for (const d of opts.errors ?? []) {
+    for (const d of details) {
       const key = (d.field ?? "campaign").replace(/\.\d+$/, "").replace(/\./g, "_");
+      if (errors[key]?.split("; ").includes(d.message)) continue;
       errors[key] = errors[key] ? `${errors[key]}; ${d.message}` : d.message;
     }
     const vetted = (await store.quotes.list(["state:vetted"])).slice(0, 200);
@@ -188,7 +192,9 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       pages,
       "campaign-form",
       {
-        title: opts.editing ? `Edit campaign ${opts.editing}` : "New campaign",
+        title: opts.editing
+          ? say(req, pages, "campaignForm.titleEdit", { id: opts.editing })
+          : say(req, pages, "campaignForm.titleNew"),
         campaign: opts.editing ? { id: opts.editing, name: v.name } : undefined,
         campaignNav: opts.editing ? campaignNav(req.user!, opts.editing, "edit") : [],
         editing: opts.editing,
@@ -197,14 +203,14 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
         errors,
         hasErrors: Object.keys(errors).length > 0,
         message: opts.message,
-        narratives: checks(NARRATIVES, v.narratives, (x) => NARRATIVE_LABELS[x]),
-        formats: checks(FORMAT_NAMES, v.formats),
-        textVariants: checks(TEXT_VARIANTS, v.textVariants),
+        narratives: checks(NARRATIVES, v.narratives, (x) => say(req, pages, `narrative.${x}`)),
+        formats: checks(FORMAT_NAMES, v.formats, (x) => say(req, pages, `format.${x}`)),
+        textVariants: checks(TEXT_VARIANTS, v.textVariants, (x) => say(req, pages, `variant.${x}`)),
         encodings: ENCODINGS.map((e) => ({ value: e, selected: e === (v.encoding || "png") })),
         quotes: vetted.map((q) => ({ id: q.id, label: `${q.locale} · ${q.text.slice(0, 70)}` })),
-        sched: scheduleView(v.cron ?? "", v.timeZone ?? ""),
+        sched: scheduleView(v.cron ?? "", v.timeZone ?? "", { lang, i18n: pages.i18n }),
         logo: opts.logo,
-        deliveryRows: withBlankRow(opts.rows).map((r) => rowView(r, opts.errors ?? [])),
+        deliveryRows: withBlankRow(opts.rows).map((r) => rowView(r, details)),
         deliveryError: errors.delivery,
       },
       status,
@@ -232,8 +238,12 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
           name: c.name,
           region: c.audience.region,
           locales: c.locales.join(", "),
-          narratives: c.narratives.map((n) => NARRATIVE_LABELS[n]).join(", "),
-          formats: c.formats.join(", "),
+          narratives: c.narratives
+            .map((n) => say(req, pages, `narrative.${n}`))
+            .join(say(req, pages, "layout.listSeparator")),
+          formats: c.formats
+            .map((f) => say(req, pages, `format.${f}`))
+            .join(say(req, pages, "layout.listSeparator")),
           schedule: `${c.schedule.cron} (${c.schedule.timeZone})`,
           paused: c.paused,
         })),
@@ -288,7 +298,11 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
           return formPage(
             req,
             reply,
-            { values: f, message: `campaign ${r.campaign.id} exists already`, rows: await rows() },
+            {
+              values: f,
+              message: say(req, pages, "campaignForm.exists", { id: r.campaign.id }),
+              rows: await rows(),
+            },
             409,
           );
         newSecrets = r.newSecrets;
@@ -303,7 +317,7 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
           values: f,
           editing,
           errors: errorsToRows(err.details, rowOf),
-          message: err.message.split("\n")[0]?.replace(/:$/, ""),
+          message: errorMessage(req, pages, err),
           rows: await rows(),
         },
         err.code === "conflict" ? 409 : 400,
@@ -357,17 +371,20 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       const [quotes, speakers] = await Promise.all([listQuotes(store), store.speakers.list()]);
       const withdrawn = new Set(speakers.filter((s) => s.consent?.state === "withdrawn").map((s) => s.id));
       const known = new Set(speakers.map((s) => s.id));
+      // Why a quote is left out, in the page's language (state names through the catalogue too).
       const reasonOf = (q: Quote) =>
         !c.narratives.includes(q.narrative)
-          ? `outside the campaign's narratives (${NARRATIVE_LABELS[q.narrative]})`
+          ? say(req, pages, "reason.narrative", { narrative: say(req, pages, `narrative.${q.narrative}`) })
           : !c.locales.includes(q.locale)
-            ? `outside the campaign's locales (${q.locale})`
+            ? say(req, pages, "reason.locale", { locale: q.locale })
             : q.vetting.state !== "vetted"
-              ? `not vetted (${q.vetting.state})`
+              ? say(req, pages, "reason.notVetted", {
+                  state: say(req, pages, `state.quote.${q.vetting.state}`),
+                })
               : !known.has(q.speakerId)
-                ? `speaker ${q.speakerId} does not exist`
+                ? say(req, pages, "reason.noSpeaker", { speaker: q.speakerId })
                 : withdrawn.has(q.speakerId)
-                  ? "the speaker withdrew consent"
+                  ? say(req, pages, "reason.withdrawn")
                   : undefined;
       const judged = quotes.map((q) => ({ q, reason: reasonOf(q) }));
       const included = judged.filter((j) => !j.reason);
@@ -375,7 +392,13 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       return sendPage(req, reply, pages, "queue-plan", {
         title: say(req, pages, "plan.title", { name: c.name }),
         campaignNav: campaignNav(req.user!, c.id, "queue"),
-        campaign: { id: c.id, name: c.name, formats: c.formats.join(", ") },
+        campaign: {
+          id: c.id,
+          name: c.name,
+          formats: c.formats
+            .map((f) => say(req, pages, `format.${f}`))
+            .join(say(req, pages, "layout.listSeparator")),
+        },
         included: included.length,
         outputs: included.length * c.formats.length,
         excludedTotal: excluded.length,
@@ -410,9 +433,10 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
     { config: actionAccess("campaigns:write"), schema: { querystring: scheduleQuery } },
     async (req, reply) => {
       const q = req.query as z.output<typeof scheduleQuery>;
+      const lang = requestLanguage(req, pages.i18n);
       const html = pages.render("workspace/_schedule", {
-        ...scheduleView(q.cron ?? "", q.timeZone ?? "", q.viewerZone),
-        lang: requestLanguage(req, pages.i18n),
+        ...scheduleView(q.cron ?? "", q.timeZone ?? "", { viewerZone: q.viewerZone, lang, i18n: pages.i18n }),
+        lang,
       });
       return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(html);
     },

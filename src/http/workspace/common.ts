@@ -3,9 +3,10 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { AppError, ErrorDetail } from "../../domain/errors.js";
 import type { Permission } from "../../domain/user.js";
 import { TEMPLATES_DIR } from "../../paths.js";
-import { requestLanguage } from "../i18n.js";
+import { DEFAULT_LANGUAGE, requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 
 /** A staff page: the review session, the same permission as the API, strangers sent to sign in. */
@@ -46,6 +47,36 @@ export function sendPage(
 /** A route's own message in the request's language (see src/templates/pages/i18n). */
 export const say = (req: FastifyRequest, pages: Pages, key: string, values?: Record<string, unknown>) =>
   pages.i18n.t(requestLanguage(req, pages.i18n), key, values);
+
+/**
+ * A service error as a page shows it: in the default language its own sentence (first line), in
+ * another language the catalogue's words for its code (`error.<code>`, one per code of src/domain/errors.ts).
+ */
+export function errorMessage(req: FastifyRequest, pages: Pages, err: AppError): string {
+  const lang = requestLanguage(req, pages.i18n);
+  if (lang === DEFAULT_LANGUAGE) return err.message.split("\n")[0]?.replace(/:$/, "") ?? err.message;
+  return pages.i18n.t(lang, `error.${err.code}`);
+}
+
+/**
+ * A field's error beside it: the schema's (English) message in the default language, otherwise the
+ * catalogue's rule for that field (`fieldError.<field>`, numbers and delivery rows left out of the
+ * name), else its generic words.
+ */
+export function fieldMessage(pages: Pages, lang: string, d: ErrorDetail): string {
+  if (lang === DEFAULT_LANGUAGE) return d.message;
+  const field = (d.field ?? "")
+    .split(".")
+    .filter((p) => p && !/^r?\d+$/.test(p))
+    .join("_");
+  for (const key of [field, field.split("_")[0]])
+    if (key) {
+      const k = `fieldError.${key}`;
+      const said = pages.i18n.t(lang, k);
+      if (said !== k) return said;
+    }
+  return pages.i18n.t(lang, "fieldError.other");
+}
 
 const require = createRequire(import.meta.url);
 

@@ -9,6 +9,7 @@ import type { Logger } from "../../logger.js";
 import { nextSlots } from "../../schedule/slots.js";
 import type { HttpDeps } from "../deps.js";
 import { dropNow } from "../drop-now.js";
+import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
 import { campaignNav } from "./campaign-nav.js";
@@ -74,6 +75,7 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
         acknowledged: say(req, pages, "drops.doneAcknowledged", { count: q.n ?? 0 }),
         redelivered: say(req, pages, "delivery.doneRedelivered", { bundle: q.b ?? "", target: q.t ?? "" }),
       };
+      const lang = requestLanguage(req, pages.i18n);
       return sendPage(req, reply, pages, "drops", {
         title: say(req, pages, "drops.title", { name: c.name }),
         campaign: { id: c.id, name: c.name, zone: c.schedule.timeZone, paused: c.paused },
@@ -82,7 +84,7 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
         flash: q.done ? flash[q.done] : undefined,
         upcoming: slots
           .slice(0, SHOWN)
-          .map((at) => ({ iso: at.toISOString(), local: inZone(at, c.schedule.timeZone) })),
+          .map((at) => ({ iso: at.toISOString(), local: inZone(at, c.schedule.timeZone, lang) })),
         upcomingMore: slots.length > SHOWN,
         next: {
           selected: plan.selected.length,
@@ -106,7 +108,7 @@ export function workspaceDropsRoutes(app: FastifyInstance, deps: HttpDeps, pages
           .map((b) => ({
             id: b.id,
             slot: b.slot,
-            local: inZone(new Date(b.slot), c.schedule.timeZone),
+            local: inZone(new Date(b.slot), c.schedule.timeZone, lang),
             status: b.status,
             complete: b.status === "complete",
             outputs: b.outputIds.length,

@@ -52,7 +52,7 @@ export function workspaceProgressRoutes(app: FastifyInstance, deps: HttpDeps, pa
       done: waiting === 0,
       counts: Object.entries(by)
         .filter(([, n]) => n > 0)
-        .map(([state, n]) => ({ state: state.replace("_", " "), n })),
+        .map(([state, n]) => ({ state: state.replace("_", " "), code: state, n })),
       failedOutputs: failedOutputs.map((o) => ({
         id: o.id,
         quoteId: o.quoteId,

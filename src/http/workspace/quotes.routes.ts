@@ -150,7 +150,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       lang: languageOf(x.locale),
       dir: directionOf(x.locale),
       locale: x.locale,
-      narrative: NARRATIVE_LABELS[x.narrative],
+      narrative: say(req, pages, `narrative.${x.narrative}`),
       speaker: pseudonyms.get(x.speakerId) ?? x.speakerId,
       state: x.vetting.state,
       vettingBy: x.vetting.by,
@@ -211,7 +211,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
             }
           : undefined,
         filters: {
-          states: opts(VETTING_STATES, q.state),
+          states: opts(VETTING_STATES, q.state, (v) => say(req, pages, `state.quote.${v}`)),
           narratives: opts(NARRATIVES, q.narrative, (v) =>
             pages.i18n.t(requestLanguage(req, pages.i18n), `narrative.${v}`, {
               defaultValue: NARRATIVE_LABELS[v],

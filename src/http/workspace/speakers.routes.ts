@@ -120,7 +120,7 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
     async (req, reply) => {
       const p = await withdrawalPreview(store, (req.params as { id: string }).id);
       return sendPage(req, reply, pages, "withdraw", {
-        title: `Withdraw consent: ${p.speaker.pseudonym}`,
+        title: say(req, pages, "withdraw.heading", { name: p.speaker.pseudonym }),
         speaker: { id: p.speaker.id, pseudonym: p.speaker.pseudonym },
         alreadyWithdrawn: p.speaker.consent?.state === "withdrawn",
         withdrawnText: plural(p.withdrawn, "output", "outputs"),

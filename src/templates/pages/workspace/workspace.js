@@ -8,13 +8,42 @@
     if (status) status.textContent = message;
   };
 
+  // Every message this script shows comes from the page's catalogue (src/templates/pages/i18n), which
+  // the server puts in a data- attribute in the page's language: `{{name}}` values filled in here, and
+  // the plural form chosen by the language's own rules (Intl.PluralRules, as i18next does on the server).
+  const wordsEl = document.getElementById("script-words");
+  const lang = wordsEl?.dataset.lang || document.documentElement.lang || "en";
+  // English pages may show the API's own messages; other languages say the error code's words.
+  const serverWords = wordsEl?.hasAttribute("data-server-words") ?? true;
+  let catalogue = {};
+  try {
+    catalogue = JSON.parse(wordsEl?.dataset.words ?? "{}");
+  } catch {
+    catalogue = {};
+  }
+  const plural = new Intl.PluralRules(lang);
+  const t = (key, values = {}) => {
+    let text = catalogue[key];
+    if (typeof values.count === "number")
+      text = catalogue[`${key}_${plural.select(values.count)}`] ?? catalogue[`${key}_other`] ?? text;
+    return String(text ?? key).replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => String(values[k] ?? ""));
+  };
+  const formatName = (format) => catalogue[`format.${format}`] ?? format;
+  /** What an API error says on this page: its message in English, its code's words otherwise. */
+  const errorText = (body, status) =>
+    serverWords && body?.message
+      ? body.message
+      : body?.error && catalogue[`error.${body.error}`]
+        ? catalogue[`error.${body.error}`]
+        : t("wsjs.answered", { status });
+
   document.body.addEventListener("htmx:configRequest", (e) => {
     e.detail.headers["x-csrf-token"] = csrf;
   });
   document.body.addEventListener("htmx:responseError", (e) => {
-    say(`The server refused the request (${e.detail.xhr.status}). Reload the page and try again.`);
+    say(t("wsjs.refused", { status: e.detail.xhr.status }));
   });
-  document.body.addEventListener("htmx:sendError", () => say("The server cannot be reached. Try again."));
+  document.body.addEventListener("htmx:sendError", () => say(t("wsjs.unreachable")));
 
   // Import: a chosen or dropped file is read as text into the form (the same bytes the CLI would read).
   const fileInput = document.getElementById("import-file");
@@ -25,12 +54,12 @@
   async function take(file) {
     if (!file || !nameInput || !contentInput) return;
     if (file.size > 5_000_000) {
-      say(`${file.name} is larger than 5 MB.`);
+      say(t("wsjs.tooLarge", { name: file.name }));
       return;
     }
     nameInput.value = file.name;
     contentInput.value = await file.text();
-    say(`${file.name} read: checking every row.`);
+    say(t("wsjs.fileRead", { name: file.name }));
     if (form && window.htmx) window.htmx.trigger(form, "submit");
     else form?.requestSubmit();
   }
@@ -90,7 +119,7 @@
   function contrastWarning() {
     const worst = worstContrast();
     return worst !== undefined && worst < 4.5
-      ? `Low contrast: ${worst.toFixed(1)}:1, below WCAG AA (4.5:1).`
+      ? t("wsjs.lowContrast", { ratio: worst.toFixed(1) })
       : undefined;
   }
   function worstContrast() {
@@ -108,9 +137,7 @@
     const worst = Math.min(...backgrounds.map((bg) => ratio(value("text"), bg)));
     const shown = worst.toFixed(1);
     contrastEl.textContent =
-      worst < 4.5
-        ? `Warning: text contrast ${shown}:1 is below WCAG AA (4.5:1); the text will be hard to read.`
-        : `Text contrast ${shown}:1 (WCAG AA needs 4.5:1).`;
+      worst < 4.5 ? t("wsjs.contrastWarn", { ratio: shown }) : t("wsjs.contrastOk", { ratio: shown });
     contrastEl.className = worst < 4.5 ? "small warn" : "small";
   }
   // The viewer's own time zone, for the schedule's next drops (sent along by htmx with the cron).
@@ -167,13 +194,13 @@
     fig.dataset.locale = locale;
     fig.dataset.state = "rendering";
     const img = document.createElement("img");
-    img.alt = `Preview: ${format} card in ${locale}`;
+    img.alt = t("wsjs.cardAlt", { format: formatName(format), locale });
     const cap = document.createElement("figcaption");
     const title = document.createElement("strong");
-    title.textContent = `${format} · ${locale}`;
+    title.textContent = `${formatName(format)} · ${locale}`;
     const fit = document.createElement("p");
     fit.className = "small fit";
-    fit.textContent = "Rendering…";
+    fit.textContent = t("wsjs.rendering");
     const contrast = document.createElement("p");
     contrast.className = "small contrast-note";
     cap.append(title, fit, contrast);
@@ -198,26 +225,30 @@
         c.img.src = url;
         c.img.hidden = false;
         await c.img.decode().catch(() => undefined);
-        c.fit.textContent = `Fits: text at ${res.headers.get("x-font-size") ?? "?"} px, ${c.img.naturalWidth}×${c.img.naturalHeight}.`;
+        c.fit.textContent = t("wsjs.fits", {
+          size: res.headers.get("x-font-size") ?? "?",
+          width: c.img.naturalWidth,
+          height: c.img.naturalHeight,
+        });
         c.fit.className = "small fit";
         c.fig.dataset.state = "ok";
         return;
       }
-      const err = await res.json().catch(() => ({ message: `the server answered ${res.status}` }));
+      const err = await res.json().catch(() => ({}));
       const reason = err.details?.[0]?.field;
       c.img.removeAttribute("src");
       c.img.hidden = true;
       if (reason === "cannot_fit") {
-        c.fit.textContent = `Cannot fit: this quote is too long for a ${body.format} card even at the smallest text size.`;
+        c.fit.textContent = t("wsjs.cannotFit", { format: formatName(body.format) });
         c.fig.dataset.state = "cannot_fit";
       } else {
-        c.fit.textContent = `Not rendered: ${err.message}`;
+        c.fit.textContent = t("wsjs.notRendered", { reason: errorText(err, res.status) });
         c.fig.dataset.state = "refused";
       }
       c.fit.className = "small fit warn";
     } catch (e) {
       if (e?.name === "AbortError") return;
-      c.fit.textContent = "Not rendered: the server cannot be reached.";
+      c.fit.textContent = t("wsjs.offline");
       c.fit.className = "small fit warn";
       c.fig.dataset.state = "failed";
     }
@@ -250,8 +281,8 @@
     }
     if (previewMessage) {
       previewMessage.textContent = cards.length
-        ? `Rendering ${cards.length} cards…`
-        : "Choose at least one format and one locale to see cards.";
+        ? t("wsjs.renderingCards", { count: cards.length })
+        : t("wsjs.chooseFormat");
     }
     gridState = "rendering";
     grid.dataset.state = gridState;
@@ -270,8 +301,8 @@
     const bad = cards.filter((x) => x.c.fig.dataset.state !== "ok").length;
     if (previewMessage) {
       previewMessage.textContent = bad
-        ? `Preview updated: ${cards.length - bad} of ${cards.length} cards rendered; ${bad} with a warning.`
-        : `Preview updated: ${cards.length} cards rendered.`;
+        ? t("wsjs.updatedWarn", { ok: cards.length - bad, count: cards.length, bad })
+        : t("wsjs.updated", { count: cards.length });
       previewMessage.className = bad ? "small warn" : "small";
     }
   }
@@ -308,14 +339,14 @@
     const file = logoFile.files?.[0];
     if (!file) return;
     if (!["image/png", "image/svg+xml"].includes(file.type)) {
-      logoSay(`${file.name}: choose a PNG or SVG file.`, true);
+      logoSay(t("wsjs.logoType", { name: file.name }), true);
       return;
     }
     if (file.size > 2_000_000) {
-      logoSay(`${file.name}: at most 2 MB (this one is ${(file.size / 1e6).toFixed(1)} MB).`, true);
+      logoSay(t("wsjs.logoSize", { name: file.name, size: (file.size / 1e6).toFixed(1) }), true);
       return;
     }
-    logoSay(`Uploading ${file.name}…`);
+    logoSay(t("wsjs.uploading", { name: file.name }));
     const reader = new FileReader();
     reader.onload = async () => {
       try {
@@ -326,15 +357,15 @@
         });
         const body = await res.json().catch(() => ({}));
         if (!res.ok) {
-          logoSay(`${file.name}: ${body.message ?? `refused (${res.status})`}`, true);
+          logoSay(t("wsjs.logoRefused", { name: file.name, reason: errorText(body, res.status) }), true);
           return;
         }
         if (logoField) logoField.value = body.logo;
         if (grid) grid.dataset.logo = body.logo;
-        logoSay(`${file.name} uploaded: the preview uses it; save the campaign to keep it.`);
+        logoSay(t("wsjs.logoUploaded", { name: file.name }));
         if (campaignForm) schedulePreview();
       } catch {
-        logoSay(`${file.name}: the upload failed; try again.`, true);
+        logoSay(t("wsjs.logoFailed", { name: file.name }), true);
       }
     };
     reader.readAsDataURL(file);
