@@ -9,16 +9,26 @@ const COMMIT_LUA = `
 -- ARGV[1] is the batch without its large strings: each write's data and ix are ARGV[w.a], ARGV[w.a+1]
 -- (raw, so they are never escaped into and decoded out of the batch's JSON).
 local p = cjson.decode(ARGV[1])
+-- Each key's revision is read once: the check, then the writes count on from it (a key written
+-- twice in one batch gets two revisions, as two commits would give it).
+local revs = {}
 for _, w in ipairs(p.writes) do
-  local cur = tonumber(redis.call('HGET', w.key, 'rev')) or 0
+  local cur = revs[w.key]
+  if cur == nil then
+    cur = tonumber(redis.call('HGET', w.key, 'rev')) or 0
+    revs[w.key] = cur
+  end
   if w.expect ~= -1 and cur ~= w.expect then
     return { 'CONFLICT', w.key, tostring(cur) }
   end
 end
 for _, w in ipairs(p.writes) do
+  -- data, rev and ix of the entity land in one HSET (after the ix diff has read the old ix).
+  local fields = {}
   if not w.reindex then
-    local nextRev = (tonumber(redis.call('HGET', w.key, 'rev')) or 0) + 1
-    redis.call('HSET', w.key, 'data', ARGV[w.a], 'rev', nextRev)
+    local nextRev = revs[w.key] + 1
+    revs[w.key] = nextRev
+    fields = { 'data', ARGV[w.a], 'rev', nextRev }
   end
   for _, k in ipairs(w.srem) do redis.call('SREM', k, w.id) end
   for _, k in ipairs(w.sadd) do redis.call('SADD', k, w.id) end
@@ -53,8 +63,12 @@ for _, w in ipairs(p.writes) do
       end
       for id, c in pairs(nc) do if not oc[id] then redis.call('HINCRBY', c[1], c[2], 1) end end
     end
-    redis.call('HSET', w.key, 'ix', ixRaw)
+    if ixRaw ~= oldRaw then
+      fields[#fields + 1] = 'ix'
+      fields[#fields + 1] = ixRaw
+    end
   end
+  if #fields > 0 then redis.call('HSET', w.key, unpack(fields)) end
 end
 for _, op in ipairs(p.ops) do redis.call(unpack(op)) end
 for _, a in ipairs(p.audit) do redis.call('XADD', p.auditKey, '*', unpack(a)) end

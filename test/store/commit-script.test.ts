@@ -83,4 +83,35 @@ describe("commit script (real Redis)", () => {
       await t.cleanup({ afterWorkers: false });
     }
   });
+  it("reads each revision once: a key written twice in one batch gets two revisions, and the last value with its index entries", async () => {
+    const t = testStore("commit-rev");
+    try {
+      const quote = aQuote("q1", "s1");
+      await saveAll(t.store, { speakers: [aSpeaker("s1")], quotes: [quote] });
+      const q = (await t.store.quotes.get("q1"))!;
+      const first = { ...q.value, text: "First." };
+      const second = { ...first, narrative: "brutality" as const, text: "Second." };
+      await t.store.quotes.commit({
+        writes: [t.store.quotes.write(first, q), t.store.quotes.write(second, { value: first, rev: -1 })],
+      });
+      const after = (await t.store.quotes.get("q1"))!;
+      expect(after.rev).toBe(q.rev + 2);
+      expect(after.value.text).toBe("Second.");
+      expect(await t.store.quotes.ids(["narrative:brutality"])).toEqual(["q1"]);
+      expect(await t.store.quotes.ids([`narrative:${q.value.narrative}`])).toEqual([]);
+      // The stored entries are the ones a rebuild gives: a rebuild changes nothing.
+      const counts = await t.store.quotes.counts("all");
+      await t.store.quotes.rebuildIndexes();
+      expect(await t.store.quotes.counts("all")).toEqual(counts);
+      expect(await t.store.quotes.ids(["narrative:brutality"])).toEqual(["q1"]);
+      // The next commit is checked against the last revision.
+      await expect(
+        t.store.quotes.commit({
+          writes: [t.store.quotes.write({ ...second, text: "Third." }, { value: second, rev: q.rev + 1 })],
+        }),
+      ).rejects.toMatchObject({ code: "conflict" });
+    } finally {
+      await t.cleanup({ afterWorkers: false });
+    }
+  });
 });
