@@ -80,6 +80,19 @@ describe("export of outputs whose texts live on the record", () => {
     }
   });
 
+  it("reads a text from its file when the record lacks it (an output rendered before texts were kept)", async () => {
+    const w = await world("texts-file", false);
+    const id = (await w.store.outputs.ids())[0]!;
+    await edit(w.store, id, (o) => ({ ...o, variants: { alt_text: o.variants!.alt_text } }));
+    const rel = (await w.store.outputs.get(id))!.value.files!.text.post!;
+    await writeFile(path.join(w.dataDir, rel), w.texts.get(`text/${id}.post.txt`)!);
+    const r = await exportSlot(w.deps, { campaignId: "why-they-left", slot: SLOT, actor: "scheduler" });
+    expect(r.status).toBe("written");
+    const entries = await unzip(path.join(w.exportDir, BUNDLE));
+    expect(entries.get(`text/${id}.post.txt`)?.equals(w.texts.get(`text/${id}.post.txt`)!)).toBe(true);
+    expect([...entries.keys()].filter((n) => n.startsWith("text/"))).toHaveLength(4);
+  });
+
   it("fails the drop when a record's text no longer matches the sha256 it was rendered with", async () => {
     const w = await world("texts-tampered", true);
     const id = (await w.store.outputs.ids())[0]!;

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import type { Bundle } from "../../domain/bundle.js";
 import type { Campaign, TextVariant } from "../../domain/campaign.js";
@@ -172,16 +173,20 @@ const FETCH_AHEAD = 8;
 const STAT_AHEAD = 64;
 
 type FileRef = { name: string; rel: string; sha256: string; compress: boolean; size?: number };
+/** One text entry staged between the card pass and the text pass: its bytes from the record, or its file. */
+type StagedText = { name: string; sha256: string } & ({ text: string } | { rel: string });
 
 /**
- * The zip's entries in name order, a page of outputs at a time: every card (`cards/<id>.<ext>`), the
- * manifest, every text (`text/<id>.<variant>.txt`); ids sorted as `<id>.` sorts, which is the order of
- * their entry names. Texts come from the output's record (`variants`, checked against the sha256 the
- * manifest lists), so no text file is read; an output whose record lacks a text (none today) has it
- * read from its file. On disk storage the zip reads DATA_DIR's cards in place, at the size recorded at
- * render (a stat only for outputs rendered before sizes were recorded). On S3 each card streams from
- * the bucket into `stageDir` (this drop's temporary folder, removed with it), a few at a time;
- * writeZip then checks each file's sha256 as it reads it.
+ * The zip's entries in name order: every card (`cards/<id>.<ext>`), the manifest, every text
+ * (`text/<id>.<variant>.txt`); ids sorted as `<id>.` sorts, which is the order of their entry names.
+ * The records are read once, a page at a time: the cards go out as they come, and each output's
+ * texts, from its record (`variants`, checked against the sha256 the manifest lists), are staged in
+ * `stageDir/texts.ndjson` in the same order and streamed back after the manifest; so no text file is
+ * read, no record is read twice, and nothing but a page is held. An output whose record lacks a text
+ * (none today) has it read from its file. On disk storage the zip reads DATA_DIR's cards in place, at
+ * the size recorded at render (a stat only for outputs rendered before sizes were recorded). On S3
+ * each card streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a
+ * few at a time; writeZip then checks each file's sha256 as it reads it.
  */
 async function* zipEntries(
   deps: ExportDeps,
@@ -194,8 +199,7 @@ async function* zipEntries(
   const local = Boolean(blobs.localPath("x"));
   const order = [...ids].sort((a, b) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0));
   let staged = 0;
-  const entry = async (f: FileRef | ZipEntry): Promise<ZipEntry> => {
-    if (!("rel" in f)) return f;
+  const entry = async (f: FileRef): Promise<ZipEntry> => {
     let file = blobs.localPath(f.rel);
     if (!file) {
       file = path.join(stageDir, `f${staged++}`);
@@ -205,45 +209,74 @@ async function* zipEntries(
     }
     return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
   };
-  const pass = async function* (files: (o: Output) => (FileRef | ZipEntry)[]) {
+  const textsFile = path.join(stageDir, "texts.ndjson");
+  const texts = await open(textsFile, "w");
+  try {
     for (const chunk of chunks(order, batch)) {
-      const outputs = new Map((await deps.store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
-      const list = chunk.flatMap((id) => {
-        const o = outputs.get(id);
-        if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
-        return files(o);
-      });
-      if (list.every((f) => !("rel" in f) || (local && f.size !== undefined))) {
+      const { cards, staging } = await pageOfEntries(deps.store, chunk);
+      const data = Buffer.from(staging, "utf8");
+      for (let done = 0; done < data.length; )
+        done += (await texts.write(data, done, data.length - done, null)).bytesWritten;
+      if (local && cards.every((c) => c.size !== undefined)) {
         // Sizes known, nothing to fetch: no stat, no wait.
-        for (const f of list) yield await entry(f);
+        for (const c of cards) yield await entry(c);
       } else {
         // Sizes (and fetches) in parallel: thousands of sequential stats cost a second on a big drop.
-        yield* await inParallel(list, local ? STAT_AHEAD : FETCH_AHEAD, entry);
+        yield* await inParallel(cards, local ? STAT_AHEAD : FETCH_AHEAD, entry);
       }
     }
-  };
-  yield* pass((o) => [
-    {
+  } finally {
+    await texts.close();
+  }
+  yield manifest;
+  const lines = createInterface({
+    input: createReadStream(textsFile, "utf8"),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  try {
+    for await (const line of lines) {
+      const t = JSON.parse(line) as StagedText;
+      yield "text" in t
+        ? { name: t.name, bytes: Buffer.from(t.text, "utf8"), sha256: t.sha256, compress: true }
+        : await entry({ name: t.name, rel: t.rel, sha256: t.sha256, compress: true });
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/**
+ * One page of outputs read and reduced to what the zip needs: their card entries, and their text
+ * entries as NDJSON lines (JSON escapes line breaks, so one line per text). The records themselves
+ * are unreachable once this returns, before the cards are written: they die young.
+ */
+async function pageOfEntries(store: Store, chunk: string[]): Promise<{ cards: FileRef[]; staging: string }> {
+  const outputs = new Map((await store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
+  const cards: FileRef[] = [];
+  let staging = "";
+  for (const id of chunk) {
+    const o = outputs.get(id);
+    if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
+    const card = o.files!.card;
+    cards.push({
       name: cardEntryName(o),
-      rel: o.files!.card,
-      sha256: o.sha256![o.files!.card]!,
+      rel: card,
+      sha256: o.sha256![card]!,
       compress: false,
       size: o.cardBytes,
-    },
-  ]);
-  yield manifest;
-  yield* pass((o) =>
-    (Object.entries(o.files!.text) as [TextVariant, string][])
-      .map(([variant, rel]): FileRef | ZipEntry => {
+    });
+    const own = (Object.entries(o.files!.text) as [TextVariant, string][])
+      .map(([variant, rel]): StagedText => {
         const name = textEntryName(o, variant);
         const sha256 = o.sha256![rel]!;
         const text = o.variants?.[variant];
         // The text as the render wrote it (UTF-8), from the record: byte for byte the old file.
-        if (text !== undefined) return { name, bytes: Buffer.from(text, "utf8"), sha256, compress: true };
-        return { name, rel, sha256, compress: true };
+        return text !== undefined ? { name, sha256, text } : { name, sha256, rel };
       })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-  );
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const t of own) staging += `${JSON.stringify(t)}\n`;
+  }
+  return { cards, staging };
 }
 
 async function inParallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
