@@ -11,6 +11,12 @@ import { type Canvas, rowBytes } from "./blend.js";
  */
 export const PNG_LEVEL = 3;
 
+/**
+ * node:zlib goes back and forth to its thread pool once per output chunk (16 KiB by default, ~10
+ * trips for a story card); 256 KiB holds a whole card's IDAT in one.
+ */
+const OUTPUT_CHUNK = 256 * 1024;
+
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export async function writePng(canvas: Canvas, level = PNG_LEVEL): Promise<Buffer> {
@@ -21,7 +27,9 @@ export async function writePng(canvas: Canvas, level = PNG_LEVEL): Promise<Buffe
     );
   }
   const compressed = await new Promise<Buffer>((resolve, reject) =>
-    zlib.deflate(data, { level }, (error, result) => (error ? reject(error) : resolve(result))),
+    zlib.deflate(data, { level, chunkSize: OUTPUT_CHUNK }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    ),
   );
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
