@@ -14,7 +14,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { previewCard } from "../src/app/preview.service.js";
-import { listQuotes } from "../src/app/quotes.service.js";
+import { listQuotes, TEXT_SEARCH_WINDOW } from "../src/app/quotes.service.js";
 import { addUser } from "../src/app/users.service.js";
 import type { Quote } from "../src/domain/quote.js";
 import { type RunningServer, startServer } from "../src/http/server.js";
@@ -92,7 +92,10 @@ try {
       ["deep page from its cursor", deep],
       ["state + locale (combined)", "?state=pending&locale=ar"],
       ["one speaker", `?speaker=${speakers[6]!.id}`],
-      ["text search, no match (one 2,000-quote window)", "?q=zzqx-never"],
+      [
+        `text search, no match (one ${TEXT_SEARCH_WINDOW.toLocaleString("en")}-quote window)`,
+        "?q=zzqx-never",
+      ],
     ];
     for (const [name, q] of targets)
       rows.push({
@@ -101,6 +104,19 @@ try {
         ...fmt(await timed(REQUESTS, page(q))),
         budget: "p95 <= 150",
       });
+    // The API's and the CLI's list: one page of JSON through the same store paging.
+    const api = (q: string) => async () => {
+      const res = await fetch(`${url}/api/quotes?limit=50${q}`, {
+        headers: { authorization: `Bearer ${staff.token}` },
+      });
+      if (res.status !== 200) throw new Error(`api ${q}: ${res.status}`);
+      return res.json();
+    };
+    for (const [name, q] of [
+      ["GET /api/quotes?limit=50, first page", ""],
+      ["GET /api/quotes?limit=50, state + locale", "&state=pending&locale=ar"],
+    ] as const)
+      rows.push({ section: "quotes API", target: name, ...fmt(await timed(REQUESTS, api(q))) });
     // Peer: the list as it was before, every matching quote read then sorted (in process, no HTML).
     const before = await timed(Math.min(REQUESTS, 30), async () =>
       (await listQuotes(h.store, {})).slice(0, 50),

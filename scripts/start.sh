@@ -27,7 +27,7 @@ if [ "$(cli campaigns list --json)" = "[]" ]; then
   echo "== empty store: importing the sample data as demo-staff"
   staff speakers import assets/sample/speakers.csv
   staff quotes import assets/sample/quotes.csv
-  for id in $(cli quotes list --state pending --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(q=>q.id).join(" ")))'); do
+  for id in $(cli quotes list --state pending --all --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).map(q=>q.id).join(" ")))'); do
     staff quotes vet "$id" --note "sample data, vetted for the demo"
   done
   staff campaigns create assets/sample/campaign.json

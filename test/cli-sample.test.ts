@@ -15,7 +15,7 @@ describe("sample data through the CLI", () => {
       out: "assets/sample/quotes.csv: 10 created, 0 updated, 0 unchanged\n",
     });
 
-    const listed = await cli(t.prefix, ["quotes", "list", "--json"]);
+    const listed = await cli(t.prefix, ["quotes", "list", "--all", "--json"]);
     expect(listed.code).toBe(0);
     const quotes = JSON.parse(listed.out) as {
       id: string;

@@ -1,8 +1,9 @@
 import { AppError, notFound } from "../domain/errors.js";
+import { ID_PATTERN } from "../domain/ids.js";
 import type { Narrative } from "../domain/narrative.js";
 import { applyVetting, type Quote, type VettingAction, type VettingState } from "../domain/quote.js";
 import type { IndexPosition } from "../store/entity.repo.js";
-import { quoteSortKey, type Store } from "../store/store.js";
+import { foldForSearch, type Store } from "../store/store.js";
 
 export type QuoteFilter = {
   state?: VettingState;
@@ -25,8 +26,11 @@ export async function listQuotes(store: Store, f: QuoteFilter = {}): Promise<Quo
   return quotes.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
-/** At most this many quotes are read per request when searching text; the page then offers to go on. */
-export const TEXT_SEARCH_WINDOW = 2000;
+/**
+ * At most this many quotes are looked at per request when searching text (ids and texts from the
+ * text index, about 1 µs each); the page then offers to go on.
+ */
+export const TEXT_SEARCH_WINDOW = 10_000;
 
 export type QuotePage = {
   items: Quote[];
@@ -42,8 +46,9 @@ export type QuotePage = {
 /**
  * One page of quotes in list order (oldest first, then id) from a cursor. The state, narrative,
  * locale and speaker filters walk the sorted indexes (the work is the page, not the store's size).
- * Text search has no index: it reads at most TEXT_SEARCH_WINDOW quotes from the cursor and returns
- * the matches among them with a cursor to search further.
+ * Text search walks the text index (every quote's id and folded text, in list order) from the
+ * cursor, at most TEXT_SEARCH_WINDOW entries, checks the filters for the matches only, and returns
+ * them with a cursor to search further.
  */
 export async function pageQuotes(
   store: Store,
@@ -51,7 +56,7 @@ export async function pageQuotes(
   o: { after?: IndexPosition; limit: number; window?: number },
 ): Promise<QuotePage> {
   const idx = indexesOf(f);
-  const needle = f.text?.trim().toLocaleLowerCase();
+  const needle = f.text?.trim() ? foldForSearch(f.text.trim()) : undefined;
   if (!needle) {
     const [page, total] = await Promise.all([
       store.quotes.page(idx, { after: o.after, limit: o.limit }),
@@ -59,25 +64,55 @@ export async function pageQuotes(
     ]);
     return { items: page.items.map((v) => v.value), next: page.next, total };
   }
-  const window = o.window ?? TEXT_SEARCH_WINDOW;
-  const items: Quote[] = [];
-  let after = o.after;
-  let scanned = 0;
-  for (;;) {
-    const chunk = await store.quotes.page(idx, { after, limit: Math.min(500, window - scanned) });
-    for (const [i, v] of chunk.items.entries()) {
-      scanned++;
-      after = { sortKey: quoteSortKey(v.value), id: v.value.id };
-      if (v.value.text.toLocaleLowerCase().includes(needle)) items.push(v.value);
-      if (items.length === o.limit) {
-        const more = i < chunk.items.length - 1 || Boolean(chunk.next);
-        return { items, next: more ? after : undefined, scanned };
-      }
-    }
-    if (!chunk.next) return { items, scanned };
-    after = chunk.next;
-    if (scanned >= window) return { items, next: after, scanned, windowFull: true };
+  const found = await store.quotes.search(idx, needle, {
+    after: o.after,
+    limit: o.limit,
+    window: o.window ?? TEXT_SEARCH_WINDOW,
+  });
+  return {
+    items: found.items.map((v) => v.value),
+    next: found.next,
+    scanned: found.scanned,
+    windowFull: found.windowFull || undefined,
+  };
+}
+
+/** A page of the API's and the CLI's quote list: `nextCursor` is absent on the last page. */
+export type QuoteListPage = { items: Quote[]; nextCursor?: string; total: number };
+
+/** Cursor = position in the list's order (createdAt, id), opaque to clients as for outputs. */
+export const encodeQuoteCursor = (p: IndexPosition) =>
+  Buffer.from(`${p.sortKey}\n${p.id}`).toString("base64url");
+
+/** The position a cursor names; anything this list did not give out is refused, naming `cursor`. */
+export function decodeQuoteCursor(cursor: string, where = "querystring"): IndexPosition {
+  const parts = Buffer.from(cursor, "base64url").toString("utf8").split("\n");
+  const [sortKey, id] = parts;
+  if (parts.length !== 2 || !sortKey || Number.isNaN(Date.parse(sortKey)) || !ID_PATTERN.test(id ?? "")) {
+    throw new AppError("invalid_input", "cursor is not one this list gave out", [
+      { where, field: "cursor", message: "unknown cursor" },
+    ]);
   }
+  return { sortKey, id: id! };
+}
+
+/**
+ * One page of the quote list (GET /api/quotes, `testimony quotes list`), oldest first, through the
+ * sorted indexes from the cursor: the cost follows the page, not the store. A page can come back
+ * short of `limit` with a cursor when combined filters skip many entries; follow the cursor.
+ */
+export async function listQuotePage(
+  store: Store,
+  f: QuoteFilter,
+  o: { limit: number; cursor?: string; where?: string },
+): Promise<QuoteListPage> {
+  const after = o.cursor ? decodeQuoteCursor(o.cursor, o.where) : undefined;
+  const page = await pageQuotes(store, f, { after, limit: o.limit });
+  return {
+    items: page.items,
+    nextCursor: page.next ? encodeQuoteCursor(page.next) : undefined,
+    total: page.total ?? 0,
+  };
 }
 
 export async function getQuote(store: Store, id: string): Promise<Quote> {

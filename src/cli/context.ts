@@ -14,7 +14,13 @@ import type { Store } from "../store/store.js";
  */
 const ONE_SHOT_DEADLINE_MS = 3000;
 
-export type Io = { out: (s: string) => void; err: (s: string) => void; isTTY?: boolean };
+export type Io = {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY?: boolean;
+  /** Waits until `out` can take more (false once its reader has gone); absent: always ready. */
+  drained?: () => Promise<boolean>;
+};
 
 /** Who a command acts as: from the program's global options, set before the action runs. */
 export type Identity = { tokenFile?: string; as?: string };
@@ -169,6 +175,11 @@ export class CliContext {
 
   json(value: unknown) {
     this.print(JSON.stringify(value, null, 2));
+  }
+
+  /** Between streamed pages: true when the reader is ready for more, false once it has gone. */
+  drained(): Promise<boolean> {
+    return this.io.drained?.() ?? Promise.resolve(true);
   }
 
   async close() {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { AppError } from "../domain/errors.js";
+import type { Quote } from "../domain/quote.js";
 import { NARRATIVES, VETTING_STATES } from "../domain/vocabulary.js";
 import type { CliContext } from "./context.js";
 import { oneOf, positiveInt } from "./parse.js";
@@ -43,36 +44,73 @@ export function registerDataCommands(program: Command, ctx: CliContext) {
     });
   quotes
     .command("list")
-    .description("list quotes, filtered")
+    .description("quotes, oldest first, filtered, one page at a time (or --all pages, streamed)")
     .option("--state <state>", VETTING_STATES.join("|"))
     .option("--narrative <narrative>", NARRATIVES.join("|"))
     .option("--locale <locale>", "BCP 47 tag, e.g. ar")
     .option("--speaker <id>", "speaker id")
-    .option("--json", "print JSON")
+    .option("--limit <n>", "quotes per page (at most 500)", "50")
+    .option("--cursor <cursor>", "the next page, as printed after the last one")
+    .option("--all", "every page from the cursor (or the start), printed as each page arrives")
+    .option("--json", "print JSON: { items, nextCursor, total }; with --all, one array of every quote")
     .action(
       async (o: {
         state?: string;
         narrative?: string;
         locale?: string;
         speaker?: string;
+        limit: string;
+        cursor?: string;
+        all?: boolean;
         json?: boolean;
       }) => {
         const state = oneOf("state", o.state, VETTING_STATES);
         const narrative = oneOf("narrative", o.narrative, NARRATIVES);
-        const { listQuotes } = await import("../app/quotes.service.js");
-        const list = await listQuotes(await ctx.store(), {
-          state,
-          narrative,
-          locale: o.locale,
-          speakerId: o.speaker,
-        });
-        if (o.json) return ctx.json(list);
-        ctx.print(
-          table(
-            ["ID", "STATE", "LOCALE", "NARRATIVE", "SPEAKER", "TEXT"],
-            list.map((q) => [q.id, q.vetting.state, q.locale, q.narrative, q.speakerId, q.text]),
-          ),
-        );
+        const limit = positiveInt("limit", o.limit);
+        if (limit > 500) {
+          throw new AppError("invalid_input", "--limit must be at most 500", [
+            { field: "limit", message: "must be at most 500" },
+          ]);
+        }
+        const { listQuotePage } = await import("../app/quotes.service.js");
+        const store = await ctx.store();
+        const filter = { state, narrative, locale: o.locale, speakerId: o.speaker };
+        const read = (cursor: string | undefined) =>
+          listQuotePage(store, filter, { limit, cursor, where: "--cursor" });
+        const rows = (items: Quote[]) =>
+          items.map((q) => [q.id, q.vetting.state, q.locale, q.narrative, q.speakerId, q.text]);
+        const HEAD = ["ID", "STATE", "LOCALE", "NARRATIVE", "SPEAKER", "TEXT"];
+        if (!o.all) {
+          // One page through the sorted indexes: cost grows with the page, not with everything stored.
+          const page = await read(o.cursor);
+          if (o.json) return ctx.json(page);
+          ctx.print(table(HEAD, rows(page.items)));
+          if (page.nextCursor) {
+            ctx.print(`${page.items.length} of ${page.total}; next page: --cursor ${page.nextCursor}`);
+          }
+          return;
+        }
+        // Every page, each printed before the next is read: memory holds one page, whatever the store.
+        let cursor = o.cursor;
+        let n = 0;
+        let head = true;
+        if (o.json) ctx.io.out("[");
+        do {
+          const page = await read(cursor);
+          if (o.json) {
+            const body = page.items.map((q) => JSON.stringify(q, null, 2)).join(",\n");
+            if (body) ctx.io.out(`${n ? ",\n" : "\n"}${body}`);
+          } else if (page.items.length) {
+            // Each page is aligned on its own; the header comes once.
+            const lines = table(HEAD, rows(page.items)).split("\n");
+            ctx.print((head ? lines : lines.slice(1)).join("\n"));
+            head = false;
+          }
+          n += page.items.length;
+          cursor = page.nextCursor;
+        } while (cursor && (await ctx.drained()));
+        if (o.json) ctx.print(n ? "\n]" : "]");
+        else if (head) ctx.print(table(HEAD, []));
       },
     );
   const vetting = (action: "vet" | "reject" | "retire", description: string, noteRequired = false) =>

@@ -39,7 +39,7 @@ async function sampleData(
   expect(quotes.out).toContain("10 created");
   ok(await bin(["campaigns", "create", campaignFile], { env }));
   const pending = JSON.parse(
-    (await bin(["quotes", "list", "--state", "pending", "--json"], { env })).out,
+    (await bin(["quotes", "list", "--state", "pending", "--all", "--json"], { env })).out,
   ) as {
     id: string;
   }[];

@@ -108,7 +108,7 @@ describe.runIf(s3Up)(
       ok(created);
       secret = /webhook partner \(.+\) signing secret, shown only now: (whsec_\S+)/.exec(created.out)![1]!;
       const pending = JSON.parse(
-        (await bin(["quotes", "list", "--state", "pending", "--json"], { env: staff })).out,
+        (await bin(["quotes", "list", "--state", "pending", "--all", "--json"], { env: staff })).out,
       ) as { id: string }[];
       for (const q of pending) await changeVetting(w.store, q.id, "vet", "staff1", "sample");
 

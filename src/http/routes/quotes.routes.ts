@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { importQuotes, importSpeakers } from "../../app/import.service.js";
-import { changeVetting, getQuote, listQuotes } from "../../app/quotes.service.js";
+import { changeVetting, getQuote, listQuotePage } from "../../app/quotes.service.js";
 import { cleanText } from "../../domain/clean-text.js";
 import { NARRATIVES } from "../../domain/narrative.js";
 import type { VettingAction } from "../../domain/quote.js";
@@ -15,6 +15,14 @@ const quoteFilter = z.object({
   narrative: z.enum(NARRATIVES).optional(),
   locale: z.string().min(1).max(35).optional(),
   speaker: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const quotePage = z.object({
+  items: z.array(quoteView),
+  nextCursor: z.string().optional().describe("the next page's cursor; absent on the last page"),
+  total: z.number().describe("quotes matching the filters"),
 });
 
 const importBody = z.object({
@@ -37,18 +45,23 @@ export function quotesRoutes(app: FastifyInstance, deps: AppDeps) {
   apiRoute(app, {
     method: "GET",
     url: "/api/quotes",
-    summary: "List quotes, filtered by vetting state, narrative, locale or speaker",
+    summary:
+      "List quotes, oldest first, filtered by vetting state, narrative, locale or speaker; paginated by cursor",
     tags: ["quotes"],
     permission: "read",
-    schema: { querystring: quoteFilter, response: { 200: z.object({ items: z.array(quoteView) }) } },
-    handler: async ({ query }) => ({
-      items: await listQuotes(deps.store, {
-        state: query.state,
-        narrative: query.narrative,
-        locale: query.locale,
-        speakerId: query.speaker,
-      }),
-    }),
+    schema: { querystring: quoteFilter, response: { 200: quotePage } },
+    // One page through the sorted quote indexes: the cost grows with the page, not the store.
+    handler: async ({ query }) =>
+      listQuotePage(
+        deps.store,
+        {
+          state: query.state,
+          narrative: query.narrative,
+          locale: query.locale,
+          speakerId: query.speaker,
+        },
+        { limit: query.limit, cursor: query.cursor },
+      ),
   });
 
   apiRoute(app, {
