@@ -178,9 +178,14 @@ describe.skipIf(!haveChromium)("the staff workspace in Chromium", () => {
     // One card per format × locale of the form (square × en here), from POST /api/campaigns/preview.
     const card = page.locator('#preview-grid figure[data-format="square"][data-locale="en"]');
     const img = card.locator("img");
-    await expect.poll(() => card.getAttribute("data-state"), { timeout: 15_000 }).toBe("ok");
-    const firstSrc = await img.getAttribute("src");
+    // Choosing the quote starts a new debounced render: the grid says "pending", then "rendering", then
+    // "done". Until then the card on screen may be the one drawn for the page's first quote.
+    await expect
+      .poll(() => page.locator("#preview-grid").getAttribute("data-state"), { timeout: 15_000 })
+      .toBe("done");
+    await expect.poll(() => card.getAttribute("data-state")).toBe("ok");
     expect(await img.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(1080);
+    const firstSrc = await img.getAttribute("src");
     expect(await page.locator("#contrast").textContent()).toContain("Text contrast");
 
     // A colour change re-renders the card (debounced), from the unsaved form.
