@@ -14,9 +14,11 @@ export type QuoteFilter = {
 
 function indexesOf(f: QuoteFilter): string[] {
   const idx: string[] = [];
-  if (f.state) idx.push(`state:${f.state}`);
+  // State and locale together have an index of their own (see the store).
+  if (f.state && f.locale) idx.push(`state:${f.state}:locale:${f.locale}`);
+  else if (f.state) idx.push(`state:${f.state}`);
+  else if (f.locale) idx.push(`locale:${f.locale}`);
   if (f.narrative) idx.push(`narrative:${f.narrative}`);
-  if (f.locale) idx.push(`locale:${f.locale}`);
   if (f.speakerId) idx.push(`speaker:${f.speakerId}`);
   return idx;
 }

@@ -28,6 +28,9 @@ export function createStore(redis: Redis, prefix: string) {
         `narrative:${q.narrative}`,
         `locale:${q.locale}`,
         `speaker:${q.speakerId}`,
+        // The workspace's usual pair of filters as one index: a page and its total read one sorted
+        // set, as for one filter, instead of walking one and checking the other.
+        `state:${q.vetting.state}:locale:${q.locale}`,
       ],
       // Oldest first, then id: the list reads a page at a time from a cursor, filters by index.
       sortKey: quoteSortKey,
@@ -35,8 +38,9 @@ export function createStore(redis: Redis, prefix: string) {
       counters: (q) => [["all", quoteCountField(q)]],
       // Text search reads ids and folded texts from an index of its own, not every quote's JSON.
       searchText: (q) => foldForSearch(q.text),
-      // Sorted indexes, then the text index, came after the counters: an older store is re-indexed once.
-      layout: "quotes-sorted-text",
+      // Sorted indexes, then the text and state × locale indexes, came after the counters: an older
+      // store is re-indexed once.
+      layout: "quotes-sorted-text-statelocale",
     }),
     outputs: createEntityRepo<Output>(redis, keys, "output", {
       parse: (raw) => raw as Output,

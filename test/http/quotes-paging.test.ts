@@ -166,6 +166,16 @@ describe("quote list paging by cursor", () => {
     expect(await fresh.quotes.count([])).toBe(134);
     const found = await pageQuotes(fresh, { speakerId: "sp-old", text: "quote" }, { limit: 10 });
     expect(found.items.map((q) => q.id)).toEqual(legacy.sort(order).map((q) => q.id));
+    // State and locale together read their own index, built by the same re-index.
+    const both = legacy.filter((q) => q.vetting.state === "vetted" && q.locale === "en").sort(order);
+    expect(both.length).toBe(2);
+    const pair = await pageQuotes(
+      fresh,
+      { speakerId: "sp-old", state: "vetted", locale: "en" },
+      { limit: 10 },
+    );
+    expect(pair.items.map((q) => q.id)).toEqual(both.map((q) => q.id));
+    expect(pair.total).toBe(2);
   });
 
   it("builds the text index once for a store with sorted indexes but none for text", async () => {
