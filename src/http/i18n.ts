@@ -68,11 +68,25 @@ export function loadTranslator(dir = CATALOGUE_DIR): Translator {
     return { code, name: meta.name ?? code, dir: meta.dir === "rtl" ? "rtl" : "ltr" };
   });
   const byCode = new Map(languages.map((l) => [l.code, l]));
+  // Words said without values, by language and key; capped, as a route may ask for keys built from input.
+  const plain = new Map<string, string>();
   return {
     languages,
     pick: (code) => (code && byCode.has(code) ? code : DEFAULT_LANGUAGE),
     dir: (code) => byCode.get(code)?.dir ?? "ltr",
-    t: (lang, key, values) => instance.t(key, { ...values, lng: byCode.has(lang) ? lang : DEFAULT_LANGUAGE }),
+    t: (lang, key, values) => {
+      const lng = byCode.has(lang) ? lang : DEFAULT_LANGUAGE;
+      // A word without values never changes (the catalogues are read once): look it up once. A
+      // page of 50 quotes says a handful of words 50 times each.
+      if (values && Object.keys(values).length) return instance.t(key, { ...values, lng });
+      const id = `${lng}\n${key}`;
+      let said = plain.get(id);
+      if (said === undefined) {
+        said = instance.t(key, { lng });
+        if (plain.size < 10_000) plain.set(id, said);
+      }
+      return said;
+    },
     strings: (lang, prefixes) => {
       const out: Record<string, string> = {};
       for (const code of [DEFAULT_LANGUAGE, lang])
