@@ -9,6 +9,21 @@ import { OUTPUT_STATES } from "./vocabulary.js";
 export { OUTPUT_STATES };
 export type OutputState = (typeof OUTPUT_STATES)[number];
 
+/** Why an output could not be made (every one has its words in the pages' catalogues, `failure.<reason>`). */
+export const FAILURE_REASONS = [
+  "quote_not_vetted",
+  "consent",
+  "attribution",
+  "attribution_locale",
+  "missing_glyph",
+  "template",
+  "variant_too_long",
+  "cannot_fit",
+  "redaction",
+  "bad_brand",
+  "error",
+] as const satisfies readonly FailureReason[];
+
 export type FailureReason =
   | "quote_not_vetted"
   | "consent"
@@ -23,6 +38,11 @@ export type FailureReason =
   | "redaction"
   | "bad_brand"
   | "error";
+
+/** Compile-time check that FAILURE_REASONS lists every reason. */
+const everyReason: Exclude<FailureReason, (typeof FAILURE_REASONS)[number]> extends never ? true : false =
+  true;
+void everyReason;
 
 export type Decision = { decision: "approved" | "rejected"; by: string; at: string; comment?: string };
 

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ERRORS } from "../../src/domain/errors.js";
+import { FAILURE_REASONS } from "../../src/domain/output.js";
 import { ATTRIBUTIONS } from "../../src/domain/speaker.js";
 import { ROLES } from "../../src/domain/user.js";
 import { FORMAT_NAMES, OUTPUT_STATES, VETTING_STATES } from "../../src/domain/vocabulary.js";
@@ -100,6 +101,7 @@ function usedKeys(): Map<string, string> {
     ...ATTRIBUTIONS.map((a) => `state.attribution.${a}`),
     // Every code of the one error catalogue has its words for the pages (and the script).
     ...Object.keys(ERRORS).map((c) => `error.${c}`),
+    ...FAILURE_REASONS.map((r) => `failure.${r}`),
     // The cron description's phrases (src/schedule/describe.ts), and the workspace script's messages.
     ...CRON_PHRASES.map((p) => `cron.${p}`),
   ])

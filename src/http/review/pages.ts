@@ -12,7 +12,7 @@ export type Pages = {
 };
 
 /** The catalogue sections workspace.js says its messages with. */
-export const SCRIPT_WORDS = ["wsjs", "format", "error"] as const;
+export const SCRIPT_WORDS = ["wsjs", "format", "error", "failure"] as const;
 
 /**
  * src/templates/pages: `layout.hbs` and `_name.hbs` are partials, the rest are pages. HTML escaping
@@ -70,6 +70,8 @@ export function loadPages(dir = path.join(TEMPLATES_DIR, "pages"), i18n = loadTr
         roleKeys: rolesOf(user?.roles).map((r) => `role.${r}`),
         pageLang: lang,
         pageDir: i18n.dir(lang),
+        // The default language may show the services' own (English) sentences beside their codes.
+        defaultLang: lang === DEFAULT_LANGUAGE,
         // The switcher offers the other languages, each named in itself.
         otherLanguages: i18n.languages.filter((l) => l.code !== lang),
         // The workspace script's words (workspace.js), read from a data- attribute: no inline script.

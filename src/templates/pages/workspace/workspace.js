@@ -29,13 +29,17 @@
     return String(text ?? key).replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => String(values[k] ?? ""));
   };
   const formatName = (format) => catalogue[`format.${format}`] ?? format;
-  /** What an API error says on this page: its message in English, its code's words otherwise. */
-  const errorText = (body, status) =>
-    serverWords && body?.message
-      ? body.message
-      : body?.error && catalogue[`error.${body.error}`]
-        ? catalogue[`error.${body.error}`]
-        : t("wsjs.answered", { status });
+  /**
+   * What an API error says on this page: its message in English; otherwise the words of the render
+   * failure it names (details[0].field, e.g. redaction), else of its error code.
+   */
+  const errorText = (body, status) => {
+    if (serverWords && body?.message) return body.message;
+    const failure = body?.details?.[0]?.field;
+    if (failure && catalogue[`failure.${failure}`]) return catalogue[`failure.${failure}`];
+    if (body?.error && catalogue[`error.${body.error}`]) return catalogue[`error.${body.error}`];
+    return t("wsjs.answered", { status });
+  };
 
   document.body.addEventListener("htmx:configRequest", (e) => {
     e.detail.headers["x-csrf-token"] = csrf;
@@ -185,6 +189,7 @@
   let previewKey = "";
   // "pending" while a change waits out the debounce, "rendering", then "done": tests and people can tell.
   let gridState = "done";
+  let changePending = false;
   let inFlight;
   const urls = [];
   function card(format, locale) {
@@ -254,6 +259,7 @@
     }
   }
   async function refreshPreview() {
+    changePending = false;
     if (!campaignForm || !grid) return;
     const quoteId = document.getElementById("p-quote")?.value;
     if (!quoteId) return;
@@ -297,7 +303,8 @@
     await Promise.all([worker(), worker()]);
     if (signal.aborted) return;
     gridState = "done";
-    grid.dataset.state = gridState;
+    // A change made while this draft rendered waits out its debounce: the grid stays "pending" till then.
+    if (!changePending) grid.dataset.state = gridState;
     const bad = cards.filter((x) => x.c.fig.dataset.state !== "ok").length;
     if (previewMessage) {
       previewMessage.textContent = bad
@@ -307,6 +314,7 @@
     }
   }
   const schedulePreview = () => {
+    changePending = true;
     if (grid) grid.dataset.state = "pending";
     clearTimeout(previewTimer);
     previewTimer = setTimeout(refreshPreview, 300);
