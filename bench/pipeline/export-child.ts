@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
+import { favourMemoryForDrop } from "../../src/app/export/memory.js";
 import { type ExportStep, exportSlot } from "../../src/app/export.service.js";
 import { loadConfig } from "../../src/config.js";
 import { connectRedis } from "../../src/store/redis.js";
@@ -13,6 +14,8 @@ import { createStore } from "../../src/store/store.js";
 import { STAFF } from "./fixtures.js";
 import { ownPeakRssKiB } from "./own-rss.js";
 
+// As `testimony export --now` does, so both measure the same drop.
+favourMemoryForDrop();
 const campaignId = process.argv[2];
 if (!campaignId) throw new Error("usage: export-child.ts CAMPAIGN");
 const config = loadConfig(process.env);

@@ -11,6 +11,8 @@ export function registerExportCommands(program: Command, ctx: CliContext) {
     .description("drop the campaign's approved outputs as a bundle now (same code as a scheduled drop)")
     .requiredOption("--now", "export for the current moment as the slot (required)")
     .action(async (campaign: string) => {
+      // This process only drops: its memory stays flat (src/app/export/memory.ts).
+      (await import("../app/export/memory.js")).favourMemoryForDrop();
       const { exportSlot } = await import("../app/export.service.js");
       const { createStorage } = await import("../storage/index.js");
       const actor = await ctx.actor("bundles:write");

@@ -110,10 +110,20 @@ export async function writeBundleFolder(
     });
     const passed: string[] = [];
     try {
-      for (const chunk of chunks([...bundle.outputIds].sort(compareIds), opts.batch)) {
-        const outputs = (await store.outputs.getMany(chunk)).filter(
+      // The next page is read while this one is checked and written.
+      const pages = chunks([...bundle.outputIds].sort(compareIds), opts.batch);
+      const read = (c: IteratorResult<string[]>) => {
+        if (c.done) return undefined;
+        const p = store.outputs.getMany(c.value);
+        p.catch(() => undefined); // a failure surfaces when awaited in turn
+        return p;
+      };
+      let ahead = read(pages.next());
+      while (ahead) {
+        const outputs = (await ahead).filter(
           (v) => v.value.status === "approved" && v.value.bundleId === bundle.id,
         );
+        ahead = read(pages.next());
         const through: Output[] = [];
         for (const v of outputs) if (await gate(v)) through.push(v.value);
         const quotes = new Map(
@@ -212,8 +222,18 @@ async function* zipEntries(
   const textsFile = path.join(stageDir, "texts.ndjson");
   const texts = await open(textsFile, "w");
   try {
-    for (const chunk of chunks(order, batch)) {
-      const { cards, staging } = await pageOfEntries(deps.store, chunk);
+    // The next page is read while this one's cards are written: Redis and the disk overlap.
+    const pages = chunks(order, batch);
+    const read = (c: IteratorResult<string[]>) => {
+      if (c.done) return undefined;
+      const p = pageOfEntries(deps.store, c.value);
+      p.catch(() => undefined); // a failure surfaces when awaited in turn
+      return p;
+    };
+    let ahead = read(pages.next());
+    while (ahead) {
+      const { cards, staging } = await ahead;
+      ahead = read(pages.next());
       const data = Buffer.from(staging, "utf8");
       for (let done = 0; done < data.length; )
         done += (await texts.write(data, done, data.length - done, null)).bytesWritten;
