@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, ERRORS, type ErrorCode, type ErrorDetail } from "../domain/errors.js";
 import { redisFault } from "../store/redis.js";
+import { DEFAULT_LANGUAGE, loadTranslator, requestLanguage, type Translator } from "./i18n.js";
 import { issueDetails } from "./zod.js";
 
 export type ErrorBody = {
@@ -67,15 +68,27 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown
   else req.log.info({ error: body.error, status }, body.message);
   if (status === 401 && req.url.startsWith("/api/")) reply.header("www-authenticate", "Bearer");
   reply.code(status);
-  if (wantsHtml(req)) return reply.type("text/html; charset=utf-8").send(errorPage(status, body.message));
+  if (wantsHtml(req))
+    return reply.type("text/html; charset=utf-8").send(errorPage(req, status, body.error, body.message));
   return reply.type("application/json; charset=utf-8").send(body);
 }
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-function errorPage(status: number, message: string): string {
-  return `<!doctype html><meta charset="utf-8"><title>${status}</title><link rel="stylesheet" href="/review/assets/review.css"><main class="narrow"><h1>${status}</h1><p>${escapeHtml(message)}</p><p><a href="/review">Back to review</a></p></main>`;
+/** The pages' catalogues, read on the first HTML error (most processes never show one). */
+let pageWords: Translator | undefined;
+
+/**
+ * A page's error in the reader's language: English keeps the error's own sentence; another language
+ * says its code's words from the catalogue (`error.<code>`), since the sentence comes from a service.
+ */
+function errorPage(req: FastifyRequest, status: number, code: ErrorCode, message: string): string {
+  pageWords ??= loadTranslator();
+  const lang = requestLanguage(req, pageWords);
+  const said = lang === DEFAULT_LANGUAGE ? message : pageWords.t(lang, `error.${code}`);
+  const back = pageWords.t(lang, "errorPage.back");
+  return `<!doctype html><html lang="${lang}" dir="${pageWords.dir(lang)}"><meta charset="utf-8"><title>${status}</title><link rel="stylesheet" href="/review/assets/review.css"><main class="narrow"><h1>${status}</h1><p>${escapeHtml(said)}</p><p><a href="/review">${escapeHtml(back)}</a></p></main></html>`;
 }
 
 export function registerErrorHandlers(app: FastifyInstance) {

@@ -159,6 +159,21 @@ describe("the pages in Arabic hold no English words from the catalogue", () => {
     expect(englishOn(html, DATA, english)).toEqual([]);
   });
 
+  it("an error page (a campaign that does not exist) says its code's words in Arabic", async () => {
+    const res = await site.get("/workspace/campaigns/no-such/edit", admin, AR);
+    expect(res.status).toBe(404);
+    const html = await res.text();
+    expect(html).toMatch(/<html lang="ar" dir="rtl">/);
+    expect(html).toContain("غير موجود (أو لم يعد موجودًا).");
+    expect(html).toContain("العودة إلى المراجعة");
+    expect(englishOn(html, DATA, english)).toEqual([]);
+    // English keeps the service's own sentence.
+    const en = await (
+      await site.get("/workspace/campaigns/no-such/edit", admin, { "accept-language": "en" })
+    ).text();
+    expect(en).toContain("campaign no-such does not exist");
+  });
+
   it("the schedule says the cron in Arabic with the days' names from Intl", async () => {
     const html = await (
       await site.get("/workspace/campaigns/schedule?cron=0+9+*+*+1-5&timeZone=Asia%2FBaghdad", admin, AR)
