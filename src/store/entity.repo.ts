@@ -29,6 +29,41 @@ const MAX_SCAN = 20_000;
  */
 const TEXT_INDEX = "~text";
 const TEXT_SEP = " ";
+/** Text index entries one search script call looks at: about a millisecond of Redis's time. */
+const SEARCH_CHUNK = 2000;
+
+/**
+ * One step of a text search, in Redis so that only the matches travel: KEYS[1] the text index,
+ * KEYS[2..] the filters' indexes; ARGV from (a ZRANGE BYLEX bound), count, needle, limit. Walks at
+ * most `count` entries from `from`, keeps those whose text holds the needle (a byte substring of
+ * text folded by the caller, as the needle is: the same answer as String.includes on UTF-8) and
+ * that every filter index holds, and stops at `limit` matches. Returns the matches (`sortKey|id`),
+ * how many entries it looked at, the last of them, and 1 when entries follow it.
+ */
+const SEARCH_LUA = `
+local count, needle, limit = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local rows = redis.call('ZRANGE', KEYS[1], ARGV[1], '+', 'BYLEX', 'LIMIT', 0, count + 1)
+local n = math.min(#rows, count)
+local hits, scanned, last = {}, 0, ''
+for i = 1, n do
+  local raw = rows[i]
+  local cut = string.find(raw, ' ', (string.find(raw, '|', 1, true) or 0) + 1, true) or (#raw + 1)
+  scanned, last = i, string.sub(raw, 1, cut - 1)
+  if string.find(raw, needle, cut + 1, true) then
+    local ok = true
+    for k = 2, #KEYS do
+      if not redis.call('ZSCORE', KEYS[k], last) then ok = false break end
+    end
+    if ok then
+      hits[#hits + 1] = last
+      if #hits == limit then break end
+    end
+  end
+end
+local more = 0
+if scanned < n or #rows > count then more = 1 end
+return { hits, scanned, last, more }
+`;
 
 type Ix = { z: [string, string][]; c: [string, string][] };
 
@@ -307,9 +342,9 @@ export function createEntityRepo<T extends { id: string }>(
 
   /**
    * Entities whose search text contains `needle` (already normalised as `searchText` is) and that
-   * are in all the named indexes, in list order from `after`. Reads ids and texts from the text
-   * index, at most `window` entries per call, and checks the other indexes only for the matches;
-   * then reads just the matching entities. `next` is where to go on: after the last match of a full
+   * are in all the named indexes, in list order from `after`. A script walks the text index in
+   * Redis, at most `window` entries per call (SEARCH_CHUNK per step), checks the other indexes only
+   * for the matches and returns just those; then only the matching entities are read. `next` is where to go on: after the last match of a full
    * page, or after the last entry looked at when the window ended first.
    */
   async function search(
@@ -331,38 +366,28 @@ export function createEntityRepo<T extends { id: string }>(
       scanned,
       windowFull,
     });
+    if (!("testimonySearch" in redis)) redis.defineCommand("testimonySearch", { lua: SEARCH_LUA });
+    const run = (redis as unknown as { testimonySearch(...a: (string | number)[]): Promise<unknown> })
+      .testimonySearch;
     let scanned = 0;
     for (;;) {
-      const chunk = Math.max(1, Math.min(1000, o.window - scanned));
-      // One entry beyond the chunk says whether anything follows it.
-      const read = await redis.zrange(textKey, from, "+", "BYLEX", "LIMIT", 0, chunk + 1);
-      const rest = read.length > chunk;
-      const members = read.slice(0, chunk).map((raw) => {
-        const cut = raw.indexOf(TEXT_SEP, raw.indexOf("|") + 1);
-        return { m: raw.slice(0, cut), text: raw.slice(cut + 1) };
-      });
-      let hits = members.flatMap((x, i) => (x.text.includes(needle) ? [{ m: x.m, i }] : []));
-      if (others.length && hits.length) {
-        const pipe = redis.pipeline();
-        for (const k of others) pipe.zmscore(k, ...hits.map((x) => x.m));
-        const replies = ((await pipe.exec()) ?? []).map(([err, scores]) => {
-          if (err) throw err;
-          return scores as (string | null)[];
-        });
-        hits = hits.filter((_, j) => replies.every((r) => r[j] != null));
-      }
-      for (const { m, i } of hits) {
-        found.push(m);
-        if (found.length === o.limit) {
-          const more = i < members.length - 1 || rest;
-          return done(more ? position(m) : undefined, scanned + i + 1);
-        }
-      }
-      scanned += members.length;
-      const last = members.at(-1);
-      if (!rest || !last) return done(undefined, scanned);
-      if (scanned >= o.window) return done(position(last.m), scanned, true);
-      from = `(${last.m}!`;
+      const count = Math.max(1, Math.min(SEARCH_CHUNK, o.window - scanned));
+      const [hits, looked, last, more] = (await run.call(
+        redis,
+        1 + others.length,
+        textKey,
+        ...others,
+        from,
+        count,
+        needle,
+        o.limit - found.length,
+      )) as [string[], number, string, number];
+      found.push(...hits);
+      scanned += looked;
+      if (found.length === o.limit) return done(more ? position(found.at(-1)!) : undefined, scanned);
+      if (!more || !last) return done(undefined, scanned);
+      if (scanned >= o.window) return done(position(last), scanned, true);
+      from = `(${last}!`;
     }
   }
 

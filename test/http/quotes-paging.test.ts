@@ -124,11 +124,17 @@ describe("quote list paging by cursor", () => {
     // The text index moves with the quote in the same commit: the old words are gone, the new found.
     const q = made.find((x) => !x.text.includes("Needle"))!;
     const current = (await h.store.quotes.get(q.id))!;
-    const edited = { ...current.value, text: "Now a Haystack line." };
+    const edited = { ...current.value, text: "Now a Haystack line: ÉCOLE, قال." };
     await h.store.quotes.commit({ writes: [h.store.quotes.write(edited, current)] });
     try {
       const found = await pageQuotes(h.store, { text: "haystack" }, { limit: 50 });
       expect(found.items.map((x) => x.id)).toEqual([q.id]);
+      // Folded the same on both sides, and matched as UTF-8 in Redis: accents and Arabic too.
+      for (const text of ["école", "Line: É", "قال"])
+        expect(
+          (await pageQuotes(h.store, { text }, { limit: 50 })).items.map((x) => x.id),
+          text,
+        ).toEqual([q.id]);
       expect((await pageQuotes(h.store, { text: q.text }, { limit: 50 })).items).toEqual([]);
     } finally {
       const again = (await h.store.quotes.get(q.id))!;
