@@ -47,7 +47,9 @@ function speakerView(s: Speaker, exported: number) {
     attribution: s.attribution,
     publicName: s.attribution === "named" ? s.publicName : undefined,
     consent: c?.state ?? "none",
-    consentScope: c ? [...c.scope.locales, ...c.scope.channels].join(", ") || "nowhere" : undefined,
+    consentScope: c ? [...c.scope.locales, ...c.scope.channels].join(", ") || undefined : undefined,
+    // Consent with an empty scope covers nothing: the page says so in its language.
+    consentNowhere: c !== undefined && c.scope.locales.length + c.scope.channels.length === 0,
     consentExpires: c?.expiresAt,
     withdrawnAt: c?.withdrawnAt,
     canWithdraw: c?.state !== "withdrawn",
