@@ -23,20 +23,29 @@ for _, w in ipairs(p.writes) do
   end
 end
 for _, w in ipairs(p.writes) do
-  -- data, rev and ix of the entity land in one HSET (after the ix diff has read the old ix).
+  -- data, rev and ix of the entity land in one HSET, before anything else of this write: under
+  -- maxmemory Redis refuses a script at its first write only if that write may grow memory (HSET
+  -- may, SREM/ZREM do not; after one write the script runs to its end), so a batch refused for OOM
+  -- writes nothing at all.
+  local ixRaw = w.ix and ARGV[w.a + 1] or nil
+  local oldRaw = w.ix and redis.call('HGET', w.key, 'ix') or nil
   local fields = {}
   if not w.reindex then
     local nextRev = revs[w.key] + 1
     revs[w.key] = nextRev
     fields = { 'data', ARGV[w.a], 'rev', nextRev }
   end
+  if w.ix and ixRaw ~= oldRaw then
+    fields[#fields + 1] = 'ix'
+    fields[#fields + 1] = ixRaw
+  end
+  if #fields > 0 then redis.call('HSET', w.key, unpack(fields)) end
   for _, k in ipairs(w.srem) do redis.call('SREM', k, w.id) end
   for _, k in ipairs(w.sadd) do redis.call('SADD', k, w.id) end
   if w.ix then
     -- Sorted-index entries and counters this entity contributes: the hash remembers the last set
-    -- ('ix'), so only what differs moves, and a rebuild of one entity is the same step again.
-    local ixRaw = ARGV[w.a + 1]
-    local oldRaw = redis.call('HGET', w.key, 'ix')
+    -- ('ix', read above before it was replaced), so only what differs moves, and a rebuild of one
+    -- entity is the same step again.
     local d = w.d
     if d and redis.sha1hex(oldRaw or '') ~= d.old then d = nil end
     if d then
@@ -63,12 +72,7 @@ for _, w in ipairs(p.writes) do
       end
       for id, c in pairs(nc) do if not oc[id] then redis.call('HINCRBY', c[1], c[2], 1) end end
     end
-    if ixRaw ~= oldRaw then
-      fields[#fields + 1] = 'ix'
-      fields[#fields + 1] = ixRaw
-    end
   end
-  if #fields > 0 then redis.call('HSET', w.key, unpack(fields)) end
 end
 for _, op in ipairs(p.ops) do redis.call(unpack(op)) end
 for _, a in ipairs(p.audit) do redis.call('XADD', p.auditKey, '*', unpack(a)) end

@@ -8,13 +8,14 @@ import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "../../src/app/users.service.js";
+import { move } from "../../src/domain/output.js";
 import { buildApp } from "../../src/http/app.js";
 import { closeQueues, createQueues, type Queues } from "../../src/queues/queues.js";
 import { loadTextTemplates } from "../../src/render/text/text.render.js";
 import { type BlockingRedis, connectRedis } from "../../src/store/redis.js";
 import { createStore } from "../../src/store/store.js";
 import { createRenderWorker } from "../../src/workers/render.worker.js";
-import { aCampaign, saveAll } from "../support/builders.js";
+import { aCampaign, anOutput, aQuote, aSpeaker, saveAll } from "../support/builders.js";
 import { freePort, sleep, until } from "../support/poll.js";
 
 // A Redis of this test's own (never the shared one on 6379): its maxmemory is lowered under it.
@@ -114,5 +115,33 @@ describe("render worker under Redis out of memory", () => {
       await admin.config("SET", "maxmemory", "0");
       await app.close();
     }
+  });
+  it("a commit refused for lack of memory writes nothing: no index entry or counter moves first", async () => {
+    const store = createStore(admin, "oom-commit");
+    const quote = aQuote("q1", "s1");
+    await saveAll(store, { speakers: [aSpeaker("s1")], quotes: [quote] });
+    const o = await anOutput(store, dir, quote, { status: "in_review" });
+    const v = (await store.outputs.get(o.id))!;
+    const where = async () => ({
+      rev: (await store.outputs.get(o.id))!.rev,
+      inReview: await store.outputs.ids([`campaign:${o.campaignId}:status:in_review`]),
+      approved: await store.outputs.ids(["status:approved"]),
+      counts: await store.outputs.counts(`campaign:${o.campaignId}`),
+    });
+    const before = await where();
+    const approved = move(v.value, "approved", "2026-02-01T00:00:00.000Z");
+    try {
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info("memory"))![1]);
+      await admin.config("SET", "maxmemory", String(Math.floor(used * 0.9)));
+      // Its first write must be one Redis refuses under OOM (a ZREM is not, and after one write a
+      // script runs to its end).
+      await expect(store.outputs.commit({ writes: [store.outputs.write(approved, v)] })).rejects.toThrow(
+        /OOM/,
+      );
+    } finally {
+      await admin.config("SET", "maxmemory", "0");
+    }
+    expect(await where()).toEqual(before);
+    expect(before.inReview).toEqual([o.id]);
   });
 });
