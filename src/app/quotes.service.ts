@@ -29,10 +29,10 @@ export async function listQuotes(store: Store, f: QuoteFilter = {}): Promise<Quo
 }
 
 /**
- * At most this many quotes are looked at per request when searching text (ids and texts from the
- * text index, about 1 µs each); the page then offers to go on.
+ * At most this many quotes are looked at per request when searching text: one step of the store's
+ * search script, matched in Redis; the page then offers to go on.
  */
-export const TEXT_SEARCH_WINDOW = 10_000;
+export const TEXT_SEARCH_WINDOW = 5000;
 
 export type QuotePage = {
   items: Quote[];
