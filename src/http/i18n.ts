@@ -68,6 +68,7 @@ export function loadTranslator(dir = CATALOGUE_DIR): Translator {
     return { code, name: meta.name ?? code, dir: meta.dir === "rtl" ? "rtl" : "ltr" };
   });
   const byCode = new Map(languages.map((l) => [l.code, l]));
+  const flattened = new Map<string, Record<string, string>>();
   // Words said without values, by language and key; capped, as a route may ask for keys built from input.
   const plain = new Map<string, string>();
   return {
@@ -88,9 +89,14 @@ export function loadTranslator(dir = CATALOGUE_DIR): Translator {
       return said;
     },
     strings: (lang, prefixes) => {
+      // Every workspace page asks for the same sections: flattened once per language.
+      const memo = `${lang}\n${prefixes.join(",")}`;
+      const known = flattened.get(memo);
+      if (known) return known;
       const out: Record<string, string> = {};
       for (const code of [DEFAULT_LANGUAGE, lang])
         for (const p of prefixes) flat(catalogues.get(code)?.[p], p, out);
+      flattened.set(memo, out);
       return out;
     },
   };
