@@ -8,7 +8,7 @@ import { normaliseBrandImage } from "../../src/render/card/brand-image.js";
 import { type CardInput, renderCard } from "../../src/render/card/card.render.js";
 import { packedRgb } from "../../src/render/card/encode.js";
 import { layoutFor } from "../../src/render/card/layout.js";
-import { writePng } from "../../src/render/card/png.js";
+import { PNG_LEVEL, writePng } from "../../src/render/card/png.js";
 
 const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><circle cx="100" cy="100" r="96" fill="#f2c14e"/></svg>`;
 const OTHER_LOGO_SVG = LOGO_SVG.replace("#f2c14e", "#4ec1f2");
@@ -135,6 +135,11 @@ describe("PNG writer", () => {
         .toBuffer();
       expect(ours.data.equals((await decode(viaSharp)).data)).toBe(true);
       expect(chunkTypes(png)).toEqual(["IHDR", "IDAT", "IEND"]);
+      // The IDAT is one complete zlib stream of the canvas's scanlines, as zlib writes it in one call.
+      const idatLength = png.readUInt32BE(33);
+      expect(
+        png.subarray(41, 41 + idatLength).equals(zlib.deflateSync(canvas.data, { level: PNG_LEVEL })),
+      ).toBe(true);
       expect((await writePng(canvas)).equals(png)).toBe(true); // deterministic
     } finally {
       releaseCanvas(canvas);
