@@ -159,6 +159,27 @@ describe("the pages in Arabic hold no English words from the catalogue", () => {
     expect(englishOn(html, DATA, english)).toEqual([]);
   });
 
+  it("a service's refusal on the users and speakers forms is said by its code in Arabic", async () => {
+    const user = await site.post(
+      "/workspace/users",
+      admin,
+      { name: "Not A Valid Name!", roles: "staff" },
+      { csrf: true, headers: AR },
+    );
+    expect(user.status).toBe(400);
+    const userPage = await user.text();
+    expect(userPage).toContain("لم يُحفَظ شيء");
+    expect(englishOn(userPage, [...DATA, "Not A Valid Name!"], english)).toEqual([]);
+    const term = await site.post(
+      "/workspace/redactions",
+      admin,
+      { term: "x", speaker: "no-such-speaker" },
+      { csrf: true, headers: AR },
+    );
+    expect(term.status).toBe(400);
+    expect(englishOn(await term.text(), DATA, english)).toEqual([]);
+  });
+
   it("an error page (a campaign that does not exist) says its code's words in Arabic", async () => {
     const res = await site.get("/workspace/campaigns/no-such/edit", admin, AR);
     expect(res.status).toBe(404);

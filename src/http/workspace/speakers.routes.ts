@@ -14,7 +14,7 @@ import { can } from "../../domain/user.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, pageAccess, say, sendPage } from "./common.js";
+import { actionAccess, errorMessage, pageAccess, say, sendPage } from "./common.js";
 
 const listQuery = z.object({
   done: z.enum(["withdrawn", "redaction-added", "redaction-exists", "redaction-removed"]).optional(),
@@ -163,7 +163,8 @@ export function workspaceSpeakerRoutes(app: FastifyInstance, deps: HttpDeps, pag
         );
       } catch (err) {
         if (!(err instanceof AppError) || !["invalid_input", "not_found"].includes(err.code)) throw err;
-        return listPage(req, reply, { termError: err.message, termValue: body.term }, 400);
+        const termError = errorMessage(req, pages, err);
+        return listPage(req, reply, { termError, termValue: body.term }, 400);
       }
     },
   );

@@ -6,7 +6,7 @@ import { canonicalUserName, ROLES } from "../../domain/user.js";
 import type { HttpDeps } from "../deps.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, pageAccess, say, sendPage } from "./common.js";
+import { actionAccess, errorMessage, pageAccess, say, sendPage } from "./common.js";
 
 const listQuery = z.object({ done: z.enum(["revoked"]).optional(), user: z.string().max(64).optional() });
 
@@ -93,7 +93,8 @@ export function workspaceUserRoutes(app: FastifyInstance, deps: HttpDeps, pages:
         if (!(err instanceof AppError) || !["invalid_input", "conflict"].includes(err.code)) throw err;
         const onRoles = err.details[0]?.field === "role";
         // The service words role errors for the CLI (--role); the form has checkboxes.
-        const message = onRoles ? say(req, pages, "users.rolesError") : err.message;
+        // Other errors: the service's sentence in English, its code's words in another language.
+        const message = onRoles ? say(req, pages, "users.rolesError") : errorMessage(req, pages, err);
         return listPage(
           req,
           reply,
