@@ -180,6 +180,14 @@ describe("the pages in Arabic hold no English words from the catalogue", () => {
     expect(englishOn(await term.text(), DATA, english)).toEqual([]);
   });
 
+  it("a refused vetting (the quote is vetted already) is said in Arabic on the quotes page", async () => {
+    const res = await site.post("/workspace/quotes/q1/vet", admin, {}, { csrf: true, headers: AR });
+    expect(res.status).toBe(409);
+    const html = await res.text();
+    expect(html).toContain('role="alert">غير مسموح به في حالته الحالية.');
+    expect(englishOn(html, DATA, english)).toEqual([]);
+  });
+
   it("an error page (a campaign that does not exist) says its code's words in Arabic", async () => {
     const res = await site.get("/workspace/campaigns/no-such/edit", admin, AR);
     expect(res.status).toBe(404);

@@ -14,7 +14,7 @@ import type { HttpDeps } from "../deps.js";
 import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, isHtmx, pageAccess, say, sendPage } from "./common.js";
+import { actionAccess, errorMessage, isHtmx, pageAccess, say, sendPage } from "./common.js";
 
 const PAGE_SIZE = 50;
 
@@ -326,7 +326,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
         req,
         reply,
         q,
-        { error: err.message, errorId: id },
+        { error: errorMessage(req, pages, err), errorId: id },
         err.code === "invalid_input" ? 400 : 409,
       );
     }
