@@ -1,11 +1,11 @@
 import type { Bundle } from "../../domain/bundle.js";
 import { AppError, notFound } from "../../domain/errors.js";
-import { move } from "../../domain/output.js";
+import { move, type Output } from "../../domain/output.js";
 import type { RawOp } from "../../store/commit.js";
 import type { Versioned } from "../../store/entity.repo.js";
 import type { Store } from "../../store/store.js";
 import { retryOnConflict } from "../retry.js";
-import { eachBatch, type Paging } from "./pages.js";
+import { eachBatch, type Paging, readAhead } from "./pages.js";
 
 /**
  * Step 3: what the folder holds becomes exported; what was withdrawn meanwhile becomes a takedown.
@@ -33,8 +33,9 @@ export async function markExported(
   }
   const ids = [...inFolder].sort();
   let exported = 0;
-  await eachBatch(ids, paging, "mark-batch", async (chunk) => {
-    exported += await markBatch(store, start, chunk, actor);
+  const records = readAhead((ids: string[]) => store.outputs.getMany(ids));
+  await eachBatch(ids, paging, "mark-batch", async (chunk, next) => {
+    exported += await markBatch(store, start, chunk, actor, records, next);
   });
   return retryOnConflict(
     async () => {
@@ -71,11 +72,20 @@ export async function markExported(
 }
 
 /** One batch: approved → exported (this bundle's only), withdrawn → takedown. Returns how many are exported with it. */
-async function markBatch(store: Store, bundle: Versioned<Bundle>, ids: string[], actor: string) {
+async function markBatch(
+  store: Store,
+  bundle: Versioned<Bundle>,
+  ids: string[],
+  actor: string,
+  records: ReturnType<typeof readAhead<Versioned<Output>[]>>,
+  next: string[] | undefined,
+) {
   const id = bundle.value.id;
+  let attempt = 0;
   return retryOnConflict(
     async () => {
-      const outputs = await store.outputs.getMany(ids);
+      const outputs = await (attempt++ === 0 ? records.take(ids) : records.read(ids));
+      if (attempt === 1) records.start(next);
       const at = new Date().toISOString();
       // Reserved by this bundle only: an output is never exported by a bundle that does not hold it.
       const exported = outputs.filter((v) => v.value.status === "approved" && v.value.bundleId === id);

@@ -10,7 +10,7 @@ import type { Versioned } from "../../store/entity.repo.js";
 import type { Store } from "../../store/store.js";
 import { retryOnConflict } from "../retry.js";
 import { stopIfBundleChanged } from "./mark-exported.js";
-import { chunks, EXPORT_BATCH, eachBatch, type Paging } from "./pages.js";
+import { chunks, EXPORT_BATCH, eachBatch, type Paging, readAhead } from "./pages.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
@@ -142,12 +142,14 @@ export async function finishReservation(store: Store, record: Versioned<Bundle>,
 
 async function reserveOutputs(store: Store, record: Versioned<Bundle>, paging: Paging) {
   const id = record.value.id;
-  await eachBatch(record.value.outputIds, paging, "reserve-batch", async (chunk) => {
+  const records = readAhead((ids: string[]) => store.outputs.getMany(ids));
+  await eachBatch(record.value.outputIds, paging, "reserve-batch", async (chunk, next) => {
+    let attempt = 0;
     await retryOnConflict(
       async () => {
-        const free = (await store.outputs.getMany(chunk)).filter(
-          (v) => v.value.status === "approved" && !v.value.bundleId,
-        );
+        const read = attempt++ === 0 ? records.take(chunk) : records.read(chunk);
+        const free = (await read).filter((v) => v.value.status === "approved" && !v.value.bundleId);
+        if (attempt === 1) records.start(next);
         if (!free.length) return;
         try {
           await store.outputs.commit({
