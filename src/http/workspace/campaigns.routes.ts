@@ -8,7 +8,7 @@ import {
   updateCampaign,
 } from "../../app/campaigns.service.js";
 import { queueCampaign } from "../../app/queue.service.js";
-import { listQuotes } from "../../app/quotes.service.js";
+import { listQuotes, pageQuotes } from "../../app/quotes.service.js";
 import { type Campaign, ENCODINGS, FORMAT_NAMES, TEXT_VARIANTS } from "../../domain/campaign.js";
 import { AppError, type ErrorDetail } from "../../domain/errors.js";
 import { NARRATIVES } from "../../domain/narrative.js";
@@ -180,7 +180,8 @@ export function workspaceCampaignRoutes(app: FastifyInstance, deps: HttpDeps, pa
       if (errors[key]?.split("; ").includes(d.message)) continue;
       errors[key] = errors[key] ? `${errors[key]}; ${d.message}` : d.message;
     }
-    const vetted = (await store.quotes.list(["state:vetted"])).slice(0, 200);
+    // The preview's quote picker: the first 200 vetted quotes, one indexed page (not every quote stored).
+    const vetted = (await pageQuotes(store, { state: "vetted" }, { limit: 200 })).items;
     const checks = <T extends string>(
       all: readonly T[],
       chosen: string[],
