@@ -188,6 +188,33 @@ describe("the pages in Arabic hold no English words from the catalogue", () => {
     expect(englishOn(html, DATA, english)).toEqual([]);
   });
 
+  it("an import check with bad rows says each row's problem in Arabic", async () => {
+    const csv = [
+      "id,speaker_id,text,locale,narrative,source_title,source_publisher,source_url,source_published_at",
+      "q9,s1,Fine text,en,corruption,Report,Pub,https://example.org/a,2015-09-21",
+      "q10,nobody,,xx,nonsense,Report,Pub,https://example.org/b,2015-09-21",
+    ].join("\n");
+    const res = await site.post(
+      "/workspace/quotes/check",
+      admin,
+      { kind: "quotes", file: "bad.csv", content: csv },
+      { csrf: true, headers: { ...AR, "hx-request": "true" } },
+    );
+    const html = await res.text();
+    expect(html).toContain('class="check-rows"');
+    expect(html).toContain("إحدى السرديات المعروفة");
+    expect(
+      englishOn(
+        html,
+        [
+          ...DATA,
+          ...csv.split(/[\n,]/).filter(Boolean), // the file's own column names and values, shown as they are
+        ],
+        english,
+      ),
+    ).toEqual([]);
+  });
+
   it("an error page (a campaign that does not exist) says its code's words in Arabic", async () => {
     const res = await site.get("/workspace/campaigns/no-such/edit", admin, AR);
     expect(res.status).toBe(404);

@@ -54,7 +54,8 @@ export function visibleText(html: string): string[] {
 export function englishOn(html: string, data: readonly string[], english: Set<string>): string[] {
   const found: string[] = [];
   for (let text of visibleText(html)) {
-    for (const d of data) text = text.split(d).join(" ");
+    // Longest first, so a short value ("id") does not cut a longer one ("speaker_id").
+    for (const d of [...data].sort((a, b) => b.length - a.length)) if (d) text = text.split(d).join(" ");
     const hits = (text.match(/[A-Za-z]{3,}/g) ?? []).filter((w) => english.has(w.toLowerCase()));
     if (hits.length) found.push(`${hits.join(",")} in "${text.trim().slice(0, 100)}"`);
   }

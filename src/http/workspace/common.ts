@@ -63,7 +63,7 @@ export function errorMessage(req: FastifyRequest, pages: Pages, err: AppError): 
  * catalogue's rule for that field (`fieldError.<field>`, numbers and delivery rows left out of the
  * name), else its generic words.
  */
-export function fieldMessage(pages: Pages, lang: string, d: ErrorDetail): string {
+export function fieldMessage(pages: Pages, lang: string, d: ErrorDetail, prefix = "fieldError"): string {
   if (lang === DEFAULT_LANGUAGE) return d.message;
   const field = (d.field ?? "")
     .split(".")
@@ -71,7 +71,7 @@ export function fieldMessage(pages: Pages, lang: string, d: ErrorDetail): string
     .join("_");
   for (const key of [field, field.split("_")[0]])
     if (key) {
-      const k = `fieldError.${key}`;
+      const k = `${prefix}.${key}`;
       const said = pages.i18n.t(lang, k);
       if (said !== k) return said;
     }

@@ -14,7 +14,7 @@ import type { HttpDeps } from "../deps.js";
 import { requestLanguage } from "../i18n.js";
 import type { Pages } from "../review/pages.js";
 import { idParam } from "../schemas.js";
-import { actionAccess, errorMessage, isHtmx, pageAccess, say, sendPage } from "./common.js";
+import { actionAccess, errorMessage, fieldMessage, isHtmx, pageAccess, say, sendPage } from "./common.js";
 
 const PAGE_SIZE = 50;
 
@@ -245,7 +245,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
   );
 
   /** The check: every rule of the import, nothing stored; errors beside their rows and fields. */
-  async function check(body: ImportBody) {
+  async function check(req: FastifyRequest, body: ImportBody) {
     try {
       const counts =
         body.kind === "speakers"
@@ -254,11 +254,15 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       return { ok: true as const, counts };
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "invalid_input") throw err;
-      return {
-        ok: false as const,
-        message: (err.message.split("\n")[0] ?? "").replace(/:$/, ""),
-        ...checkView(body, err.details),
-      };
+      // The import's rules speak English; another language says each field's rule from the catalogue.
+      const lang = requestLanguage(req, pages.i18n);
+      const details = err.details.map((d) => ({
+        ...d,
+        message: fieldMessage(pages, lang, d, "importError"),
+      }));
+      // (The page adds its own full stop after the message.)
+      const message = errorMessage(req, pages, err).replace(/\.$/, "");
+      return { ok: false as const, message, ...checkView(body, details) };
     }
   }
 
@@ -279,7 +283,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
     { config: actionAccess("quotes:write"), schema: { body: importBody } },
     async (req, reply) => {
       const body = req.body as ImportBody;
-      const result = await check(body);
+      const result = await check(req, body);
       const data = checkData(body, result);
       if (isHtmx(req)) {
         return reply.type("text/html; charset=utf-8").send(
@@ -307,7 +311,7 @@ export function workspaceQuoteRoutes(app: FastifyInstance, deps: HttpDeps, pages
       } catch (err) {
         // Something changed between the check and the import (a speaker removed, say): check again.
         if (!(err instanceof AppError) || err.code !== "invalid_input") throw err;
-        return listPage(req, reply, listQuery.parse({}), checkData(body, await check(body)), 400);
+        return listPage(req, reply, listQuery.parse({}), checkData(body, await check(req, body)), 400);
       }
     },
   );
