@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
+import { crc32 } from "../crc32.js";
 
 export type ZipEntry =
   /** Bytes in memory; with `sha256`, checked like a file's (a text taken from its output's record). */
@@ -16,9 +17,6 @@ export type ZipOptions = {
 };
 
 const deflateRaw = promisify(zlib.deflateRaw);
-/** `zlib.crc32` exists from Node 20.15; engines allows 20.9, so fall back to a table when missing. */
-const crc32: (data: Buffer, value?: number) => number =
-  (zlib as unknown as { crc32?: (d: Buffer, v?: number) => number }).crc32 ?? tableCrc32;
 
 /** Already-compressed media: deflating them costs time and saves nothing. */
 const STORED_ALWAYS = /\.(png|jpe?g|webp)$/i;
@@ -399,18 +397,4 @@ function centralHeader(w: Written, b: Buffer, at: number) {
     b.writeUInt16LE(8, x + 2);
     b.writeBigUInt64LE(BigInt(w.offset), x + 4);
   }
-}
-let table: Uint32Array | undefined;
-function tableCrc32(data: Buffer, value = 0): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = ~value >>> 0;
-  for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
 }

@@ -1,4 +1,5 @@
 import zlib from "node:zlib";
+import { crc32 } from "../../crc32.js";
 import { type Canvas, rowBytes } from "./blend.js";
 
 /**
@@ -69,23 +70,4 @@ function chunk(type: string, body: Buffer): Buffer {
   body.copy(out, 8);
   out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
   return out;
-}
-
-/** `zlib.crc32` exists from Node 20.15; engines allows 20.9, so fall back to a table when missing. */
-const crc32: (data: Buffer) => number =
-  (zlib as unknown as { crc32?: (d: Buffer) => number }).crc32 ?? tableCrc32;
-
-let table: Uint32Array | undefined;
-function tableCrc32(data: Buffer): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
 }
