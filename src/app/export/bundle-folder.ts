@@ -16,7 +16,7 @@ import type { Store } from "../../store/store.js";
 import type { ExportDeps } from "../export.service.js";
 import { publishedTexts, termsFor } from "../safety.service.js";
 import { ManifestWriter, writeSidecar } from "./manifest-file.js";
-import { chunks } from "./pages.js";
+import { pagesReadAhead } from "./pages.js";
 
 /** Step 2 of a drop: the redaction gate, then zip and manifests in a hidden folder renamed into place. */
 export type FailedAtExport = { outputId: string; reason: "redaction"; message: string; term?: string };
@@ -111,19 +111,9 @@ export async function writeBundleFolder(
     const passed: string[] = [];
     try {
       // The next page is read while this one is checked and written.
-      const pages = chunks([...bundle.outputIds].sort(compareIds), opts.batch);
-      const read = (c: IteratorResult<string[]>) => {
-        if (c.done) return undefined;
-        const p = store.outputs.getMany(c.value);
-        p.catch(() => undefined); // a failure surfaces when awaited in turn
-        return p;
-      };
-      let ahead = read(pages.next());
-      while (ahead) {
-        const outputs = (await ahead).filter(
-          (v) => v.value.status === "approved" && v.value.bundleId === bundle.id,
-        );
-        ahead = read(pages.next());
+      const sorted = [...bundle.outputIds].sort(compareIds);
+      for await (const page of pagesReadAhead(sorted, opts.batch, (ids) => store.outputs.getMany(ids))) {
+        const outputs = page.filter((v) => v.value.status === "approved" && v.value.bundleId === bundle.id);
         const through: Output[] = [];
         for (const v of outputs) if (await gate(v)) through.push(v.value);
         const quotes = new Map(
@@ -223,17 +213,9 @@ async function* zipEntries(
   const texts = await open(textsFile, "w");
   try {
     // The next page is read while this one's cards are written: Redis and the disk overlap.
-    const pages = chunks(order, batch);
-    const read = (c: IteratorResult<string[]>) => {
-      if (c.done) return undefined;
-      const p = pageOfEntries(deps.store, c.value);
-      p.catch(() => undefined); // a failure surfaces when awaited in turn
-      return p;
-    };
-    let ahead = read(pages.next());
-    while (ahead) {
-      const { cards, staging } = await ahead;
-      ahead = read(pages.next());
+    for await (const { cards, staging } of pagesReadAhead(order, batch, (ids) =>
+      pageOfEntries(deps.store, ids),
+    )) {
       const data = Buffer.from(staging, "utf8");
       for (let done = 0; done < data.length; )
         done += (await texts.write(data, done, data.length - done, null)).bytesWritten;

@@ -51,3 +51,27 @@ export function readAhead<R>(read: (ids: string[]) => Promise<R>) {
     },
   };
 }
+
+/**
+ * Each page of `items` read by `read`, in order; the next page's read starts as soon as this one is
+ * handed out, so it overlaps whatever the caller does with this one. At most one read runs ahead.
+ */
+export async function* pagesReadAhead<R>(
+  items: readonly string[],
+  size: number,
+  read: (ids: string[]) => Promise<R>,
+): AsyncGenerator<R> {
+  const pages = chunks(items, size);
+  const start = (c: IteratorResult<string[]>) => {
+    if (c.done) return undefined;
+    const p = read(c.value);
+    p.catch(() => undefined); // a failure surfaces when awaited in turn
+    return p;
+  };
+  let ahead = start(pages.next());
+  while (ahead) {
+    const page = await ahead;
+    ahead = start(pages.next());
+    yield page;
+  }
+}
