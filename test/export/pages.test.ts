@@ -68,4 +68,20 @@ describe("batched steps", () => {
     await expect(walk()).rejects.toThrow("read c failed");
     expect(seen).toEqual(["a", "b"]);
   });
+
+  it("a batch's first attempt takes the read started ahead and starts the next; a retry reads afresh", async () => {
+    const reads: string[] = [];
+    const ahead = readAhead(async (ids: string[]) => {
+      reads.push(ids.join(""));
+      return ids.join("");
+    });
+    ahead.start(["a", "b"]);
+    const read = ahead.forBatch(["a", "b"], ["c"]);
+    expect(await read()).toBe("ab");
+    expect(reads).toEqual(["ab", "c"]); // no second read of ab; c started ahead
+    expect(await read()).toBe("ab"); // a retry after a conflict
+    expect(reads).toEqual(["ab", "c", "ab"]);
+    expect(await ahead.forBatch(["c"], undefined)()).toBe("c");
+    expect(reads).toEqual(["ab", "c", "ab"]); // c's read ahead was used
+  });
 });

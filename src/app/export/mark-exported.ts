@@ -81,11 +81,10 @@ async function markBatch(
   next: string[] | undefined,
 ) {
   const id = bundle.value.id;
-  let attempt = 0;
+  const read = records.forBatch(ids, next);
   return retryOnConflict(
     async () => {
-      const outputs = await (attempt++ === 0 ? records.take(ids) : records.read(ids));
-      if (attempt === 1) records.start(next);
+      const outputs = await read();
       const at = new Date().toISOString();
       // Reserved by this bundle only: an output is never exported by a bundle that does not hold it.
       const exported = outputs.filter((v) => v.value.status === "approved" && v.value.bundleId === id);

@@ -49,6 +49,20 @@ export function readAhead<R>(read: (ids: string[]) => Promise<R>) {
       p.catch(() => undefined); // a failure surfaces when taken
       pending = { key: keyOf(ids), p };
     },
+    /**
+     * The read for one batch's commit attempts: the first takes the read started ahead and then
+     * starts the next batch's; every retry after a conflict reads afresh.
+     */
+    forBatch(ids: string[], next: string[] | undefined): () => Promise<R> {
+      let first = true;
+      return async () => {
+        if (!first) return read(ids);
+        first = false;
+        const records = await this.take(ids);
+        this.start(next);
+        return records;
+      };
+    },
   };
 }
 

@@ -144,12 +144,10 @@ async function reserveOutputs(store: Store, record: Versioned<Bundle>, paging: P
   const id = record.value.id;
   const records = readAhead((ids: string[]) => store.outputs.getMany(ids));
   await eachBatch(record.value.outputIds, paging, "reserve-batch", async (chunk, next) => {
-    let attempt = 0;
+    const read = records.forBatch(chunk, next);
     await retryOnConflict(
       async () => {
-        const read = attempt++ === 0 ? records.take(chunk) : records.read(chunk);
-        const free = (await read).filter((v) => v.value.status === "approved" && !v.value.bundleId);
-        if (attempt === 1) records.start(next);
+        const free = (await read()).filter((v) => v.value.status === "approved" && !v.value.bundleId);
         if (!free.length) return;
         try {
           await store.outputs.commit({
