@@ -189,10 +189,19 @@ describe("a drop killed between two batches is recovered, never stranded or ship
       if (step !== "reserve-batch" || waited) return;
       waited = true;
       // Reserving takes longer than the lease lives: it must be renewed meanwhile, not run out.
-      const first = await leases.ttlMs(b1);
+      // A renewal is the only way its TTL goes up: wait for a reading above the lowest one so far
+      // (not above the first: read just as a renewal landed, the first is already the full TTL).
+      let lowest = await leases.ttlMs(b1);
+      expect(lowest).toBeGreaterThan(0);
       await until(
         "the lease renewed during the reservation",
-        async () => (await leases.ttlMs(b1)) > first,
+        async () => {
+          const ttl = await leases.ttlMs(b1);
+          if (ttl <= 0) throw new Error(`the lease ran out (PTTL ${ttl})`);
+          if (ttl > lowest) return true;
+          lowest = Math.min(lowest, ttl);
+          return false;
+        },
         5_000,
       );
     };
