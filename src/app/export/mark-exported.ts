@@ -1,11 +1,12 @@
 import type { Bundle } from "../../domain/bundle.js";
 import { AppError, notFound } from "../../domain/errors.js";
-import { move, type Output } from "../../domain/output.js";
+import { move } from "../../domain/output.js";
 import type { RawOp } from "../../store/commit.js";
 import type { Versioned } from "../../store/entity.repo.js";
+import { createExportOutputsStore, type ExportOutputsStore } from "../../store/export-outputs.store.js";
 import type { Store } from "../../store/store.js";
 import { retryOnConflict } from "../retry.js";
-import { eachBatch, type Paging, readAhead } from "./pages.js";
+import { eachBatch, type Paging } from "./pages.js";
 
 /**
  * Step 3: what the folder holds becomes exported; what was withdrawn meanwhile becomes a takedown.
@@ -33,9 +34,9 @@ export async function markExported(
   }
   const ids = [...inFolder].sort();
   let exported = 0;
-  const records = readAhead((ids: string[]) => store.outputs.getMany(ids));
-  await eachBatch(ids, paging, "mark-batch", async (chunk, next) => {
-    exported += await markBatch(store, start, chunk, actor, records, next);
+  const byId = createExportOutputsStore(store);
+  await eachBatch(ids, paging, "mark-batch", async (chunk) => {
+    exported += await markBatch(store, byId, start, chunk, actor);
   });
   return retryOnConflict(
     async () => {
@@ -74,51 +75,69 @@ export async function markExported(
 /** One batch: approved → exported (this bundle's only), withdrawn → takedown. Returns how many are exported with it. */
 async function markBatch(
   store: Store,
+  byId: ExportOutputsStore,
   bundle: Versioned<Bundle>,
   ids: string[],
   actor: string,
-  records: ReturnType<typeof readAhead<Versioned<Output>[]>>,
-  next: string[] | undefined,
 ) {
   const id = bundle.value.id;
-  const read = records.forBatch(ids, next);
+  const key = { id, campaignId: bundle.value.campaignId, rev: bundle.rev };
   return retryOnConflict(
     async () => {
-      const outputs = await read();
       const at = new Date().toISOString();
-      // Reserved by this bundle only: an output is never exported by a bundle that does not hold it.
-      const exported = outputs.filter((v) => v.value.status === "approved" && v.value.bundleId === id);
-      const before = outputs.filter((v) => v.value.status === "exported" && v.value.bundleId === id).length;
-      const ops: RawOp[] = outputs
-        .filter((v) => v.value.status === "withdrawn")
-        .map((v) => ["SADD", store.takedownsKey(bundle.value.campaignId), v.value.id]);
-      try {
-        await store.outputs.commit({
-          writes: [
-            store.bundles.guard(bundle),
-            ...exported.map((v) =>
-              store.outputs.write(move(v.value, "exported", at, { exportedAt: at, bundleId: id }), v),
-            ),
-          ],
-          ops,
-          audit: exported.map((v) => ({
-            actor,
-            action: "output.exported",
-            entity: v.value.id,
-            from: "approved",
-            to: "exported",
-            at,
-            detail: id,
-          })),
-        });
-      } catch (err) {
+      // In Redis, by id: no record is read here or sent back (src/store/export-outputs.store.ts).
+      const done = await byId.mark(key, ids, { at, actor });
+      if (done.kind === "done") return done.codes.filter((c) => c === "E" || c === "A").length;
+      if (done.kind === "conflict") {
         await stopIfBundleChanged(store, bundle, "marking its outputs exported");
-        throw err;
+        throw new AppError("conflict", `bundle ${id} changed meanwhile`);
       }
-      return before + exported.length;
+      return markByRecords(store, bundle, ids, actor, at);
     },
     { tries: 10, exhausted: `bundle ${id}: could not mark its outputs exported after 10 tries` },
   );
+}
+
+/** The generic path, for a batch the script leaves alone: records read, then written back by revision. */
+async function markByRecords(
+  store: Store,
+  bundle: Versioned<Bundle>,
+  ids: string[],
+  actor: string,
+  at: string,
+) {
+  const id = bundle.value.id;
+  const outputs = await store.outputs.getMany(ids);
+  // Reserved by this bundle only: an output is never exported by a bundle that does not hold it.
+  const exported = outputs.filter((v) => v.value.status === "approved" && v.value.bundleId === id);
+  const before = outputs.filter((v) => v.value.status === "exported" && v.value.bundleId === id).length;
+  const ops: RawOp[] = outputs
+    .filter((v) => v.value.status === "withdrawn")
+    .map((v) => ["SADD", store.takedownsKey(bundle.value.campaignId), v.value.id]);
+  try {
+    await store.outputs.commit({
+      writes: [
+        store.bundles.guard(bundle),
+        ...exported.map((v) =>
+          store.outputs.write(move(v.value, "exported", at, { exportedAt: at, bundleId: id }), v),
+        ),
+      ],
+      ops,
+      audit: exported.map((v) => ({
+        actor,
+        action: "output.exported",
+        entity: v.value.id,
+        from: "approved",
+        to: "exported",
+        at,
+        detail: id,
+      })),
+    });
+  } catch (err) {
+    await stopIfBundleChanged(store, bundle, "marking its outputs exported");
+    throw err;
+  }
+  return before + exported.length;
 }
 
 /**

@@ -7,10 +7,11 @@ import type { Output } from "../../domain/output.js";
 import { lastApproval } from "../../export/manifest.js";
 import type { RawOp } from "../../store/commit.js";
 import type { Versioned } from "../../store/entity.repo.js";
+import { createExportOutputsStore } from "../../store/export-outputs.store.js";
 import type { Store } from "../../store/store.js";
 import { retryOnConflict } from "../retry.js";
 import { stopIfBundleChanged } from "./mark-exported.js";
-import { chunks, EXPORT_BATCH, eachBatch, type Paging, readAhead } from "./pages.js";
+import { chunks, EXPORT_BATCH, eachBatch, type Paging } from "./pages.js";
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
@@ -142,28 +143,43 @@ export async function finishReservation(store: Store, record: Versioned<Bundle>,
 
 async function reserveOutputs(store: Store, record: Versioned<Bundle>, paging: Paging) {
   const id = record.value.id;
-  const records = readAhead((ids: string[]) => store.outputs.getMany(ids));
-  await eachBatch(record.value.outputIds, paging, "reserve-batch", async (chunk, next) => {
-    const read = records.forBatch(chunk, next);
+  const byId = createExportOutputsStore(store);
+  const bundle = { id, campaignId: record.value.campaignId, rev: record.rev };
+  await eachBatch(record.value.outputIds, paging, "reserve-batch", async (chunk) => {
     await retryOnConflict(
       async () => {
-        const free = (await read()).filter((v) => v.value.status === "approved" && !v.value.bundleId);
-        if (!free.length) return;
-        try {
-          await store.outputs.commit({
-            writes: [
-              store.bundles.guard(record),
-              ...free.map((v) => store.outputs.write({ ...v.value, bundleId: id }, v)),
-            ],
-          });
-        } catch (err) {
+        // In Redis, by id: no record is read here or sent back (src/store/export-outputs.store.ts).
+        const done = await byId.reserve(bundle, chunk);
+        if (done.kind === "done") return;
+        if (done.kind === "conflict") {
           await stopIfBundleChanged(store, record, "reserving its outputs");
-          throw err;
+          throw new AppError("conflict", `bundle ${id} changed meanwhile`);
         }
+        await reserveByRecords(store, record, chunk);
       },
       { tries: 10, exhausted: `bundle ${id}: could not reserve its outputs after 10 tries` },
     );
   });
+}
+
+/** The generic path, for a batch the script leaves alone: records read, then written back by revision. */
+async function reserveByRecords(store: Store, record: Versioned<Bundle>, chunk: string[]) {
+  const id = record.value.id;
+  const free = (await store.outputs.getMany(chunk)).filter(
+    (v) => v.value.status === "approved" && !v.value.bundleId,
+  );
+  if (!free.length) return;
+  try {
+    await store.outputs.commit({
+      writes: [
+        store.bundles.guard(record),
+        ...free.map((v) => store.outputs.write({ ...v.value, bundleId: id }, v)),
+      ],
+    });
+  } catch (err) {
+    await stopIfBundleChanged(store, record, "reserving its outputs");
+    throw err;
+  }
 }
 
 /** Outputs still in review when their campaign's drop fires are marked so reviewers see what they missed. */
