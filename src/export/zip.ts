@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import fs from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -169,21 +170,33 @@ class CentralDirectory {
 /**
  * The file's first `size` bytes (its listed size), without a stat: a file that shrank comes back
  * short and one that changed fails the sha256 check; one that grew goes in as it was listed.
+ * Plain fs callbacks, not a FileHandle: a drop reads thousands of small cards, and the promise API's
+ * FileHandle (an object per open, a promise per call) cost more than the reads. The descriptor is
+ * closed once read (or on error); the bytes are handed out without waiting for the close.
  */
-async function readWhole(file: string, size: number): Promise<Buffer> {
-  const fh = await open(file, "r");
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await fh.read(buf, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done === size ? buf : buf.subarray(0, done);
-  } finally {
-    await fh.close();
-  }
+function readWhole(file: string, size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, "r", (openErr, fd) => {
+      if (openErr) return reject(openErr);
+      const buf = Buffer.allocUnsafe(size);
+      let done = 0;
+      const finish = (err: Error | null) => {
+        fs.close(fd, () => undefined);
+        if (err) reject(err);
+        else resolve(done === size ? buf : buf.subarray(0, done));
+      };
+      const more = () => {
+        if (done >= size) return finish(null);
+        fs.read(fd, buf, done, size - done, done, (err, n) => {
+          if (err) return finish(err);
+          if (n === 0) return finish(null);
+          done += n;
+          more();
+        });
+      };
+      more();
+    });
+  });
 }
 
 /**

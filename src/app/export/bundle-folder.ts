@@ -38,6 +38,8 @@ async function redactionGate(store: Store, actor: string, failed: FailedAtExport
       termsBySpeaker.set(speakerId, speaker ? await termsFor(store, speaker, stored) : undefined);
     }
     const terms = termsBySpeaker.get(speakerId);
+    // No term, no possible hit: the texts are not normalised for nothing.
+    if (terms?.length === 0) return true;
     const hit = terms ? findRedactionHit(publishedTexts(v.value), terms) : { termId: "speaker-missing" };
     if (!hit) return true;
     const at = new Date().toISOString();
@@ -109,46 +111,79 @@ export async function writeBundleFolder(
       takedowns: [...bundle.takedowns].sort().map((outputId) => ({ outputId, action: "take down" as const })),
     });
     const passed: string[] = [];
+    /** One page of records: the reserved ones that pass the gate go into the manifest, in order. */
+    const gated = async (page: Versioned<Output>[]): Promise<Output[]> => {
+      const outputs = page.filter((v) => v.value.status === "approved" && v.value.bundleId === bundle.id);
+      const through: Output[] = [];
+      for (const v of outputs) if (await gate(v)) through.push(v.value);
+      const quotes = new Map(
+        (await store.quotes.getMany([...new Set(through.map((o) => o.quoteId))])).map((q) => [
+          q.value.id,
+          q.value,
+        ]),
+      );
+      for (const o of through) {
+        await manifest.add(manifestOutput(o, quotes.get(o.quoteId)!));
+        passed.push(o.id);
+      }
+      return through;
+    };
+    let written: { sha256: string; bytes: number } | undefined;
+    const finishManifest = async () => {
+      written = await manifest.finish();
+      return written;
+    };
+    const zipOrder = [...bundle.outputIds].sort(byEntryName);
+    const zipFile = path.join(tmpDir, "bundle.zip");
+    let zip: { sha256: string; bytes: number } | undefined;
     try {
-      // The next page is read while this one is checked and written.
-      const sorted = [...bundle.outputIds].sort(compareIds);
-      for await (const page of pagesReadAhead(sorted, opts.batch, (ids) => store.outputs.getMany(ids))) {
-        const outputs = page.filter((v) => v.value.status === "approved" && v.value.bundleId === bundle.id);
-        const through: Output[] = [];
-        for (const v of outputs) if (await gate(v)) through.push(v.value);
-        const quotes = new Map(
-          (await store.quotes.getMany([...new Set(through.map((o) => o.quoteId))])).map((q) => [
-            q.value.id,
-            q.value,
-          ]),
+      if (zipOrder.every((id, i) => i === 0 || compareIds(zipOrder[i - 1]!, id) < 0)) {
+        // Manifest order is entry order (the usual case): one pass over the records. Each page is
+        // gated, added to the manifest, and its cards written to the zip as it comes; the manifest
+        // is complete when the zip reaches its entry, after the last card.
+        const pages = (async function* () {
+          for await (const page of pagesReadAhead(zipOrder, opts.batch, (ids) => store.outputs.getMany(ids)))
+            yield entriesOf(await gated(page));
+        })();
+        zip = await writeZip(
+          zipFile,
+          zipEntries(deps, pages, inDir, manifestEntry(manifestFile, finishManifest)),
         );
-        for (const o of through) {
-          await manifest.add(manifestOutput(o, quotes.get(o.quoteId)!));
-          passed.push(o.id);
+      } else {
+        // The next page is read while this one is checked and written.
+        const sorted = [...bundle.outputIds].sort(compareIds);
+        for await (const page of pagesReadAhead(sorted, opts.batch, (ids) => store.outputs.getMany(ids)))
+          await gated(page);
+        await finishManifest();
+        if (passed.length > 0 || bundle.takedowns.length > 0) {
+          const order = [...passed].sort(byEntryName);
+          const pages = pagesReadAhead(order, opts.batch, async (ids) =>
+            entriesOf(await recordsOf(store, ids)),
+          );
+          zip = await writeZip(
+            zipFile,
+            zipEntries(
+              deps,
+              pages,
+              inDir,
+              manifestEntry(manifestFile, async () => written!),
+            ),
+          );
         }
       }
     } catch (err) {
       await manifest.abort();
       throw err;
     }
-    const written = await manifest.finish();
     if (failed.length > 1) {
       // Reported in the drop's order (oldest approval first), as the bundle lists them.
       const at = new Map(bundle.outputIds.map((id, i) => [id, i]));
       failed.sort((a, b) => at.get(a.outputId)! - at.get(b.outputId)!);
     }
-    if (passed.length === 0 && bundle.takedowns.length === 0) {
+    if (!zip || !written || (passed.length === 0 && bundle.takedowns.length === 0)) {
       await rm(tmpDir, { recursive: true, force: true });
       return { written: false, failed };
     }
-    const entries = zipEntries(deps, passed, opts.batch, inDir, {
-      name: "manifest.json",
-      file: manifestFile,
-      size: written.bytes,
-      sha256: written.sha256,
-      compress: true,
-    });
-    const zip = await writeZip(path.join(tmpDir, "bundle.zip"), entries);
     await writeSidecar(
       manifestFile,
       path.join(tmpDir, "manifest.json"),
@@ -176,28 +211,38 @@ type FileRef = { name: string; rel: string; sha256: string; compress: boolean; s
 /** One text entry staged between the card pass and the text pass: its bytes from the record, or its file. */
 type StagedText = { name: string; sha256: string } & ({ text: string } | { rel: string });
 
+/** Zip entry order of output ids: `<id>.` sorts as their entry names do. */
+const byEntryName = (a: string, b: string) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0);
+
+/** The manifest's zip entry, once the manifest file is complete (`done` finishes it). */
+const manifestEntry =
+  (file: string, done: () => Promise<{ sha256: string; bytes: number }>) => async (): Promise<ZipEntry> => {
+    const w = await done();
+    return { name: "manifest.json", file, size: w.bytes, sha256: w.sha256, compress: true };
+  };
+
+type PageEntries = { cards: FileRef[]; staging: string };
+
 /**
  * The zip's entries in name order: every card (`cards/<id>.<ext>`), the manifest, every text
- * (`text/<id>.<variant>.txt`); ids sorted as `<id>.` sorts, which is the order of their entry names.
- * The records are read once, a page at a time: the cards go out as they come, and each output's
- * texts, from its record (`variants`, checked against the sha256 the manifest lists), are staged in
- * `stageDir/texts.ndjson` in the same order and streamed back after the manifest; so no text file is
- * read, no record is read twice, and nothing but a page is held. An output whose record lacks a text
- * (none today) has it read from its file. On disk storage the zip reads DATA_DIR's cards in place, at
- * the size recorded at render (a stat only for outputs rendered before sizes were recorded). On S3
- * each card streams from the bucket into `stageDir` (this drop's temporary folder, removed with it), a
- * few at a time; writeZip then checks each file's sha256 as it reads it.
+ * (`text/<id>.<variant>.txt`), from `pages` of outputs in entry order (`byEntryName`). Each page's
+ * cards go out as they come, and each output's texts, from its record (`variants`, checked against
+ * the sha256 the manifest lists), are staged in `stageDir/texts.ndjson` in the same order and
+ * streamed back after the manifest; so no text file is read, no record is read twice, and nothing
+ * but a page is held. An output whose record lacks a text (none today) has it read from its file.
+ * On disk storage the zip reads DATA_DIR's cards in place, at the size recorded at render (a stat
+ * only for outputs rendered before sizes were recorded). On S3 each card streams from the bucket
+ * into `stageDir` (this drop's temporary folder, removed with it), a few at a time; writeZip then
+ * checks each file's sha256 as it reads it.
  */
 async function* zipEntries(
   deps: ExportDeps,
-  ids: string[],
-  batch: number,
+  pages: AsyncIterable<PageEntries>,
   stageDir: string,
-  manifest: ZipEntry,
+  manifest: () => Promise<ZipEntry>,
 ): AsyncGenerator<ZipEntry> {
   const blobs = deps.files ?? diskBlobStore(deps.dataDir);
   const local = Boolean(blobs.localPath("x"));
-  const order = [...ids].sort((a, b) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0));
   let staged = 0;
   const entry = async (f: FileRef): Promise<ZipEntry> => {
     let file = blobs.localPath(f.rel);
@@ -213,9 +258,7 @@ async function* zipEntries(
   const texts = await open(textsFile, "w");
   try {
     // The next page is read while this one's cards are written: Redis and the disk overlap.
-    for await (const { cards, staging } of pagesReadAhead(order, batch, (ids) =>
-      pageOfEntries(deps.store, ids),
-    )) {
+    for await (const { cards, staging } of pages) {
       const data = Buffer.from(staging, "utf8");
       for (let done = 0; done < data.length; )
         done += (await texts.write(data, done, data.length - done, null)).bytesWritten;
@@ -230,7 +273,7 @@ async function* zipEntries(
   } finally {
     await texts.close();
   }
-  yield manifest;
+  yield await manifest();
   const lines = createInterface({
     input: createReadStream(textsFile, "utf8"),
     crlfDelay: Number.POSITIVE_INFINITY,
@@ -247,18 +290,25 @@ async function* zipEntries(
   }
 }
 
+/** The records of `chunk`, in its order; one that vanished while its bundle was written fails the drop. */
+async function recordsOf(store: Store, chunk: string[]): Promise<Output[]> {
+  const outputs = new Map((await store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
+  return chunk.map((id) => {
+    const o = outputs.get(id);
+    if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
+    return o;
+  });
+}
+
 /**
- * One page of outputs read and reduced to what the zip needs: their card entries, and their text
+ * Outputs (in entry order) reduced to what the zip needs: their card entries, and their text
  * entries as NDJSON lines (JSON escapes line breaks, so one line per text). The records themselves
  * are unreachable once this returns, before the cards are written: they die young.
  */
-async function pageOfEntries(store: Store, chunk: string[]): Promise<{ cards: FileRef[]; staging: string }> {
-  const outputs = new Map((await store.outputs.getMany(chunk)).map((v) => [v.value.id, v.value]));
+function entriesOf(outputs: Output[]): PageEntries {
   const cards: FileRef[] = [];
   let staging = "";
-  for (const id of chunk) {
-    const o = outputs.get(id);
-    if (!o) throw new Error(`output ${id} disappeared while its bundle was written`);
+  for (const o of outputs) {
     const card = o.files!.card;
     cards.push({
       name: cardEntryName(o),
