@@ -68,6 +68,9 @@ export async function writeZip(
     ? [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     : entries;
   const mismatches: string[] = [];
+  // Whole files are read into recycled buffers: a drop reads hundreds of MB of cards, and a fresh
+  // buffer per card is external memory the GC has to chase.
+  const buffers = new BufferPool();
   const out = new Output(await open(target, "w"));
   try {
     const central = new CentralDirectory();
@@ -92,7 +95,7 @@ export async function writeZip(
         last = e.name;
         let read: Promise<Buffer> | undefined;
         if ("file" in e && e.size <= limit) {
-          read = readWhole(e.file, e.size);
+          read = readWhole(e.file, e.size, buffers.take(e.size));
           read.catch(() => undefined); // a failure surfaces when awaited in turn, never as unhandled
           aheadBytes += e.size;
         }
@@ -116,6 +119,8 @@ export async function writeZip(
         const bytes = await read;
         if (createHash("sha256").update(bytes).digest("hex") !== e.sha256) mismatches.push(e.name);
         central.add(await out.entry(e.name, bytes, store));
+        // entry() has copied, written or deflated the bytes by now: the buffer can take the next file.
+        buffers.give(bytes);
       } else {
         const r = await out.streamedEntry(e.name, e.file);
         if (r.sha256 !== e.sha256) mismatches.push(e.name);
@@ -174,11 +179,10 @@ class CentralDirectory {
  * FileHandle (an object per open, a promise per call) cost more than the reads. The descriptor is
  * closed once read (or on error); the bytes are handed out without waiting for the close.
  */
-function readWhole(file: string, size: number): Promise<Buffer> {
+function readWhole(file: string, size: number, buf: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     fs.open(file, "r", (openErr, fd) => {
       if (openErr) return reject(openErr);
-      const buf = Buffer.allocUnsafe(size);
       let done = 0;
       const finish = (err: Error | null) => {
         fs.close(fd, () => undefined);
@@ -197,6 +201,29 @@ function readWhole(file: string, size: number): Promise<Buffer> {
       more();
     });
   });
+}
+
+/** Buffers for whole files, reused: at most a read-ahead window's worth is kept. */
+class BufferPool {
+  private free: Buffer[] = [];
+  private freeBytes = 0;
+
+  /** `size` bytes (a view of a pooled buffer at least that big). */
+  take(size: number): Buffer {
+    const i = this.free.findIndex((b) => b.length >= size);
+    if (i < 0) return Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024)).subarray(0, size);
+    const [b] = this.free.splice(i, 1);
+    this.freeBytes -= b!.length;
+    return b!.subarray(0, size);
+  }
+
+  /** Back to the pool: the whole buffer `view` was taken from. */
+  give(view: Buffer) {
+    const whole = Buffer.from(view.buffer, view.byteOffset, view.buffer.byteLength - view.byteOffset);
+    if (view.byteOffset !== 0 || this.freeBytes + whole.length > READ_AHEAD_BYTES * 2) return;
+    this.free.push(whole);
+    this.freeBytes += whole.length;
+  }
 }
 
 /**

@@ -135,3 +135,27 @@ describe("writeZip", () => {
     );
   });
 });
+
+describe("writeZip reading files into reused buffers", () => {
+  it("gives every file its own bytes, whatever the order of sizes (small after large, empty, above 256 KiB)", async () => {
+    const sizes = [70_000, 3, 0, 300_000, 65_536, 70_001, 1, 120_000, 64_000, 500_000, 10, 70_000];
+    const entries: ZipEntry[] = [];
+    const want = new Map<string, Buffer>();
+    for (let round = 0; round < 5; round++) {
+      for (const [i, size] of sizes.entries()) {
+        const name = `cards/r${round}-${String(i).padStart(2, "0")}.png`;
+        const bytes = Buffer.alloc(size, (round * 31 + i * 7 + 1) % 256);
+        if (size > 2) bytes.writeUInt16LE(round * 100 + i, 0);
+        const file = path.join(dir, `reuse-${round}-${i}.png`);
+        await writeFile(file, bytes);
+        entries.push({ name, file, size, sha256: sha(bytes), compress: false });
+        want.set(name, bytes);
+      }
+    }
+    const target = path.join(dir, "reuse.zip");
+    await writeZip(target, entries);
+    const got = await unzip(target);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [name, bytes] of want) expect(sha(got.get(name)!), name).toBe(sha(bytes));
+  });
+});
