@@ -61,6 +61,8 @@ export type RedisPerCard = {
   cpuMs: number;
   /** The commands costing Redis the most time in this phase: µs and calls per card. */
   top: { command: string; usecPerCard: number; callsPerCard: number }[];
+  /** BENCH_REDIS_SPLIT=1: requests and µs inside them per card, per script and use (redis-cpu.ts). */
+  split?: { label: string; usecPerCard: number; callsPerCard: number; inner: Record<string, number> }[];
 };
 
 function perCard(d: RedisDelta, cards: number): RedisPerCard {
@@ -77,6 +79,14 @@ function perCard(d: RedisDelta, cards: number): RedisPerCard {
         usecPerCard: u / cards,
         callsPerCard: (d.calls[command] ?? 0) / cards,
       })),
+    split: Object.entries(d.split)
+      .sort((a, b) => b[1].usec - a[1].usec)
+      .map(([label, t]) => ({
+        label,
+        usecPerCard: t.usec / cards,
+        callsPerCard: t.calls / cards,
+        inner: Object.fromEntries(Object.entries(t.inner).map(([c, u]) => [c, u / cards])),
+      })),
   };
 }
 
@@ -90,6 +100,7 @@ function medianPerCard(xs: RedisPerCard[]): RedisPerCard {
     scripts: m((x) => x.scripts),
     cpuMs: m((x) => x.cpuMs),
     top: mid.top,
+    split: mid.split,
   };
 }
 

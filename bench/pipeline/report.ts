@@ -225,6 +225,38 @@ function redisPerCardLines(r: NonNullable<E2eResult["median"]["redis"]>): string
     row("queue + render", r.render),
     row("whole pipeline", r.all),
     "",
+    ...(r.all.split?.length
+      ? [...splitLines("queue + render", r.render), ...splitLines("whole pipeline", r.all)]
+      : []),
+  ];
+}
+
+/**
+ * BENCH_REDIS_SPLIT=1: per script and use, requests and wall µs inside them per card (SLOWLOG at
+ * threshold 0, the repetition of median CPU); what is left of `INFO cpu` is outside any request's
+ * execution: reading and parsing requests, writing replies, the server's own cron.
+ */
+function splitLines(phase: string, x: RedisPerCard): string[] {
+  const split = x.split ?? [];
+  const inside = split.reduce((s, t) => s + t.usecPerCard, 0);
+  return [
+    `Redis per card by request, ${phase} (slow log at threshold 0: wall µs inside each request, a script with the commands it runs, the largest of which are listed; ${f0(inside)} of the ${f0(x.cpuMs * 1000)} µs of CPU; the rest is outside requests' execution: socket reads and writes, parsing, the server's cron; wall µs exceed CPU on a loaded machine):`,
+    "",
+    "| request | per card | µs per card | µs each | of which, µs per card |",
+    "|---|---:|---:|---:|---|",
+    ...split
+      .filter((t) => t.usecPerCard >= 0.5)
+      .map(
+        (t) =>
+          `| ${t.label} | ${f2(t.callsPerCard)} | ${f1(t.usecPerCard)} | ${f1(t.usecPerCard / t.callsPerCard)} | ${Object.entries(
+            t.inner,
+          )
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 6)
+            .map(([c, u]) => `${c} ${f1(u)}`)
+            .join(", ")} |`,
+      ),
+    "",
   ];
 }
 

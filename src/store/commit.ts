@@ -3,7 +3,8 @@ import { AppError } from "../domain/errors.js";
 import { type AuditEntry, auditFields } from "./audit.store.js";
 import type { Keys } from "./keys.js";
 
-const COMMIT_LUA = `
+/** The commit script (exported so the bench can name it in Redis's slow log by its sha1). */
+export const COMMIT_LUA = `
 -- Atomic batch write with optimistic concurrency: every write names the revision it was computed
 -- from (-1: any, 0: must not exist yet); one stale revision and nothing at all is written.
 -- ARGV[1] is the batch without its large strings: each write's data and ix are ARGV[w.a], ARGV[w.a+1]
