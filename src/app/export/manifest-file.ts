@@ -4,6 +4,9 @@ import { copyFile, type FileHandle, open, truncate } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Manifest, ManifestOutput } from "../../export/manifest.js";
 
+/** Where an entry starts and how much follows it in `JSON.stringify({ outputs: [entry] }, null, 2)`. */
+const ENTRY_START = '{\n  "outputs": [\n    '.length;
+const ENTRY_END = "\n  ]\n}".length;
 /** Pieces gathered up to this size before one write. */
 const WRITE_BATCH = 256 * 1024;
 
@@ -40,7 +43,10 @@ export class ManifestWriter {
   }
 
   async add(entry: ManifestOutput) {
-    const json = JSON.stringify(entry, null, 2).replace(/\n/g, "\n    ");
+    // The entry as it sits in the list, indented by two levels: stringified inside a wrapper at that
+    // depth and cut out (one pass, not a second one re-indenting every line).
+    const wrapped = JSON.stringify({ outputs: [entry] }, null, 2);
+    const json = wrapped.slice(ENTRY_START, wrapped.length - ENTRY_END);
     this.push(`${this.count === 0 ? "\n    " : ",\n    "}${json}`);
     this.count++;
     if (this.pendingBytes >= WRITE_BATCH) await this.flush();
