@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import type { Bundle } from "../../domain/bundle.js";
 import type { Campaign, TextVariant } from "../../domain/campaign.js";
@@ -209,7 +208,9 @@ const STAT_AHEAD = 64;
 
 type FileRef = { name: string; rel: string; sha256: string; compress: boolean; size?: number };
 /** One text entry staged between the card pass and the text pass: its bytes from the record, or its file. */
-type StagedText = { name: string; sha256: string } & ({ text: string } | { rel: string });
+export type StagedText = { name: string; sha256: string } & ({ text: string } | { rel: string });
+/** What the text pass reads back: a text's bytes (a view of the chunk read), or the file to read it from. */
+type Restaged = { name: string; sha256: string } & ({ bytes: Buffer } | { rel: string });
 
 /** Zip entry order of output ids: `<id>.` sorts as their entry names do. */
 const byEntryName = (a: string, b: string) => (`${a}.` < `${b}.` ? -1 : `${a}.` > `${b}.` ? 1 : 0);
@@ -221,13 +222,13 @@ const manifestEntry =
     return { name: "manifest.json", file, size: w.bytes, sha256: w.sha256, compress: true };
   };
 
-type PageEntries = { cards: FileRef[]; staging: string };
+type PageEntries = { cards: FileRef[]; staging: Buffer };
 
 /**
  * The zip's entries in name order: every card (`cards/<id>.<ext>`), the manifest, every text
  * (`text/<id>.<variant>.txt`), from `pages` of outputs in entry order (`byEntryName`). Each page's
  * cards go out as they come, and each output's texts, from its record (`variants`, checked against
- * the sha256 the manifest lists), are staged in `stageDir/texts.ndjson` in the same order and
+ * the sha256 the manifest lists), are staged in `stageDir/texts.staged` in the same order and
  * streamed back after the manifest; so no text file is read, no record is read twice, and nothing
  * but a page is held. An output whose record lacks a text (none today) has it read from its file.
  * On disk storage the zip reads DATA_DIR's cards in place, at the size recorded at render (a stat
@@ -254,12 +255,12 @@ async function* zipEntries(
     }
     return { name: f.name, file, size: (await stat(file)).size, sha256: f.sha256, compress: f.compress };
   };
-  const textsFile = path.join(stageDir, "texts.ndjson");
+  const textsFile = path.join(stageDir, "texts.staged");
   const texts = await open(textsFile, "w");
   try {
     // The next page is read while this one's cards are written: Redis and the disk overlap.
     for await (const { cards, staging } of pages) {
-      const data = Buffer.from(staging, "utf8");
+      const data = staging;
       for (let done = 0; done < data.length; )
         done += (await texts.write(data, done, data.length - done, null)).bytesWritten;
       if (local && cards.every((c) => c.size !== undefined)) {
@@ -274,19 +275,84 @@ async function* zipEntries(
     await texts.close();
   }
   yield await manifest();
-  const lines = createInterface({
-    input: createReadStream(textsFile, "utf8"),
-    crlfDelay: Number.POSITIVE_INFINITY,
+  for await (const t of restaged(textsFile)) {
+    yield "bytes" in t
+      ? { name: t.name, bytes: t.bytes, sha256: t.sha256, compress: true }
+      : await entry({ name: t.name, rel: t.rel, sha256: t.sha256, compress: true });
+  }
+}
+
+/**
+ * Staged texts are records of bytes, not JSON lines: a 9-byte header (kind: 0 text, 1 file; the
+ * byte lengths of name u16, sha256 u16, payload u32, little-endian), then the name, the sha256 and
+ * the payload (the text as UTF-8, or the file's key), so the text pass neither parses nor re-encodes.
+ */
+const STAGE_HEADER = 9;
+const STAGE_CHUNK = 1024 * 1024;
+
+export function stageTexts(texts: StagedText[]): Buffer {
+  const pieces = texts.map((t) => {
+    const payload = "text" in t ? t.text : t.rel;
+    return {
+      kind: "text" in t ? 0 : 1,
+      t,
+      payload,
+      n: Buffer.byteLength(t.name),
+      s: Buffer.byteLength(t.sha256),
+      p: Buffer.byteLength(payload),
+    };
   });
+  const out = Buffer.allocUnsafe(pieces.reduce((sum, x) => sum + STAGE_HEADER + x.n + x.s + x.p, 0));
+  let at = 0;
+  for (const x of pieces) {
+    if (x.n > 0xffff || x.s > 0xffff) throw new Error(`text entry ${x.t.name}: name or checksum too long`);
+    out.writeUInt8(x.kind, at);
+    out.writeUInt16LE(x.n, at + 1);
+    out.writeUInt16LE(x.s, at + 3);
+    out.writeUInt32LE(x.p, at + 5);
+    at += STAGE_HEADER;
+    at += out.write(x.t.name, at, "utf8");
+    at += out.write(x.t.sha256, at, "utf8");
+    at += out.write(x.payload, at, "utf8");
+  }
+  return out;
+}
+
+/** The staged texts back, in order, read a chunk at a time (each chunk a fresh buffer: the views handed out stay valid). */
+export async function* restaged(file: string): AsyncGenerator<Restaged> {
+  const fh = await open(file, "r");
   try {
-    for await (const line of lines) {
-      const t = JSON.parse(line) as StagedText;
-      yield "text" in t
-        ? { name: t.name, bytes: Buffer.from(t.text, "utf8"), sha256: t.sha256, compress: true }
-        : await entry({ name: t.name, rel: t.rel, sha256: t.sha256, compress: true });
+    let buf = Buffer.alloc(0);
+    let at = 0;
+    let eof = false;
+    /** At least `n` bytes from `at` in `buf`, unless the file ends first. */
+    const have = async (n: number) => {
+      while (buf.length - at < n && !eof) {
+        const next = Buffer.allocUnsafe(Math.max(STAGE_CHUNK, n));
+        const kept = buf.copy(next, 0, at);
+        const { bytesRead } = await fh.read(next, kept, next.length - kept, null);
+        if (bytesRead === 0) eof = true;
+        buf = next.subarray(0, kept + bytesRead);
+        at = 0;
+      }
+      return buf.length - at >= n;
+    };
+    while (await have(1)) {
+      if (!(await have(STAGE_HEADER))) throw new Error(`${file}: cut short`);
+      const kind = buf[at]!;
+      const n = buf.readUInt16LE(at + 1);
+      const s = buf.readUInt16LE(at + 3);
+      const p = buf.readUInt32LE(at + 5);
+      if (!(await have(STAGE_HEADER + n + s + p))) throw new Error(`${file}: cut short`);
+      const i = at + STAGE_HEADER;
+      const name = buf.toString("utf8", i, i + n);
+      const sha256 = buf.toString("utf8", i + n, i + n + s);
+      const payload = buf.subarray(i + n + s, i + n + s + p);
+      at = i + n + s + p;
+      yield kind === 0 ? { name, sha256, bytes: payload } : { name, sha256, rel: payload.toString("utf8") };
     }
   } finally {
-    lines.close();
+    await fh.close();
   }
 }
 
@@ -302,12 +368,12 @@ async function recordsOf(store: Store, chunk: string[]): Promise<Output[]> {
 
 /**
  * Outputs (in entry order) reduced to what the zip needs: their card entries, and their text
- * entries as NDJSON lines (JSON escapes line breaks, so one line per text). The records themselves
+ * entries staged as bytes (`stageTexts`). The records themselves
  * are unreachable once this returns, before the cards are written: they die young.
  */
 function entriesOf(outputs: Output[]): PageEntries {
   const cards: FileRef[] = [];
-  let staging = "";
+  const staged: StagedText[] = [];
   for (const o of outputs) {
     const card = o.files!.card;
     cards.push({
@@ -326,9 +392,9 @@ function entriesOf(outputs: Output[]): PageEntries {
         return text !== undefined ? { name, sha256, text } : { name, sha256, rel };
       })
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const t of own) staging += `${JSON.stringify(t)}\n`;
+    staged.push(...own);
   }
-  return { cards, staging };
+  return { cards, staging: stageTexts(staged) };
 }
 
 async function inParallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
