@@ -101,6 +101,44 @@ describe("base layer cache", () => {
       expect((await renderCard(b)).bytes.equals(firstB)).toBe(true);
     }
   });
+  it("a recycled canvas is reset to its base: a card after a different card of the same brand is the card drawn on a fresh copy", async () => {
+    const logoPng = await normaliseBrandImage(Buffer.from(LOGO_SVG));
+    // Colours no other test uses, so the first card of each format starts from a freshly copied base.
+    const brand = {
+      background: { from: "#123456", to: "#0b1f33" },
+      text: "#fafafa",
+      accent: "#e0b040",
+      logoPng,
+    };
+    const card = (
+      format: CardInput["format"],
+      quote: string,
+      direction: "ltr" | "rtl" = "ltr",
+    ): CardInput => ({
+      format,
+      locale: direction === "rtl" ? "ar" : "en",
+      direction,
+      quote,
+      attribution: direction === "rtl" ? "مقاتل سابق" : "A former fighter from somewhere far away",
+      hashtags: ["#WhyTheyLeft", "#Testimony"],
+      brand,
+      encoding: "png",
+    });
+    const long =
+      "We were told we would build something. We built nothing. We burned what others had built, and every day we were told it was for a reason nobody could say out loud. 🙏";
+    for (const format of FORMAT_NAMES) {
+      for (const [short, direction] of [
+        ["It was a lie.", "ltr"],
+        ["كانت كذبة.", "rtl"],
+      ] as const) {
+        const b = card(format, short, direction);
+        const fresh = (await renderCard(b)).bytes; // first card of this base: a full copy
+        await renderCard(card(format, long, direction)); // paints where b does not
+        expect((await renderCard(b)).bytes.equals(fresh)).toBe(true);
+        expect((await renderCard(b)).bytes.equals(fresh)).toBe(true);
+      }
+    }
+  });
 });
 
 describe("PNG writer", () => {

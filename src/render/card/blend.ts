@@ -9,7 +9,18 @@ import type { TextMask } from "./text-layer.js";
  * Each row starts with one byte that is always 0, then `width` RGB pixels: that is a PNG scanline
  * with filter "none", so the PNG writer compresses the canvas as it is, without a copy.
  */
-export type Canvas = { data: Buffer; width: number; height: number };
+export type Canvas = {
+  data: Buffer;
+  width: number;
+  height: number;
+  /**
+   * Where the canvas has been painted since it was handed out, as [left, top, right, bottom)
+   * rectangles, four numbers each (acquireCanvas sets it; the paint functions below add to it), so
+   * a recycled canvas is reset to its base by copying back only those: everything that writes
+   * pixels into a canvas goes through these functions.
+   */
+  painted?: number[];
+};
 export type Rgb = readonly [number, number, number];
 
 /** Bytes per canvas row: the PNG filter byte, then RGB. */
@@ -28,8 +39,11 @@ export function paintMask(canvas: Canvas, mask: TextMask, left: number, top: num
     src.byteOffset % 4 === 0 ? new Uint32Array(src.buffer, src.byteOffset, src.length >> 2) : undefined;
   const x0 = Math.max(0, -left);
   const x1 = Math.min(mask.width, canvas.width - left);
+  const y0 = Math.max(0, -top);
   const y1 = Math.min(mask.height, canvas.height - top);
-  for (let y = Math.max(0, -top); y < y1; y++) {
+  if (x1 <= x0 || y1 <= y0) return;
+  canvas.painted?.push(left + x0, top + y0, left + x1, top + y1);
+  for (let y = y0; y < y1; y++) {
     let s = y * mask.width + x0;
     const end = y * mask.width + x1;
     let d = at(canvas, left + x0, top + y);
@@ -81,6 +95,12 @@ export function paintLayer(
 export function paintRgba(canvas: Canvas, rgba: TextMask, left: number, top: number, opacity = 1) {
   const out = canvas.data;
   const alphaScale = Math.round(opacity * 256);
+  canvas.painted?.push(
+    Math.max(0, left),
+    Math.max(0, top),
+    Math.min(canvas.width, left + rgba.width),
+    Math.min(canvas.height, top + rgba.height),
+  );
   for (let y = 0; y < rgba.height; y++) {
     const cy = top + y;
     if (cy < 0 || cy >= canvas.height) continue;
@@ -100,8 +120,11 @@ export function fillRect(canvas: Canvas, left: number, top: number, width: numbe
   const pattern = Buffer.from(rgb);
   const x0 = Math.max(0, left);
   const x1 = Math.min(canvas.width, left + width);
-  if (x1 <= x0) return;
-  for (let y = Math.max(0, top); y < Math.min(canvas.height, top + height); y++) {
+  const y0 = Math.max(0, top);
+  const y1 = Math.min(canvas.height, top + height);
+  if (x1 <= x0 || y1 <= y0) return;
+  canvas.painted?.push(x0, y0, x1, y1);
+  for (let y = y0; y < y1; y++) {
     canvas.data.fill(pattern, at(canvas, x0, y), at(canvas, x1, y));
   }
 }
