@@ -35,6 +35,9 @@ const ARABIC_VARIANTS: Record<string, string> = {
  * Arabic letter variants, punctuation and repeated spaces.
  */
 export function normaliseForRedaction(text: string): string {
+  // Plain ASCII has no marks, invisible characters or Arabic letters and NFKD leaves it as it is:
+  // only case and punctuation remain to fold (most texts, and this runs on every render).
+  if (!NON_ASCII.test(text)) return text.toLowerCase().replace(NOT_ASCII_WORD, " ").trim();
   const folded = text
     .normalize("NFKD")
     .replace(/\p{M}/gu, "")
@@ -42,10 +45,15 @@ export function normaliseForRedaction(text: string): string {
     .replace(TATWEEL, "")
     .replace(/[أإآٱىئؤةکی]/g, (c) => ARABIC_VARIANTS[c] ?? c)
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .replace(NOT_WORD, " ")
     .trim();
   return folded;
 }
+/** Any UTF-16 code unit above 0x7f (surrogates included). */
+const NON_ASCII = /[\u0080-\uffff]/;
+const NOT_WORD = /[^\p{L}\p{N}]+/gu;
+/** The same as NOT_WORD on lower-cased ASCII: its only letters and digits are a-z and 0-9. */
+const NOT_ASCII_WORD = /[^a-z0-9]+/g;
 
 export const redactionTermId = (term: string, speakerId?: string) =>
   stableId("r", normaliseForRedaction(term), speakerId ?? "*");
@@ -55,6 +63,7 @@ export function findRedactionHit(
   texts: string[],
   terms: Pick<RedactionTerm, "id" | "term">[],
 ): { termId: string } | undefined {
+  if (terms.length === 0) return undefined;
   const haystack = ` ${texts.map(normaliseForRedaction).join(" \u0000 ")} `;
   for (const t of terms) {
     const needle = normaliseForRedaction(t.term);
