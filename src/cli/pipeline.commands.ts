@@ -5,6 +5,7 @@ import { FORMAT_NAMES, type Format } from "../domain/vocabulary.js";
 import type { Runtime } from "../runtime.js";
 import type { CliContext } from "./context.js";
 import { oneOf, positiveInt } from "./parse.js";
+import { collectGarbageLaterForRendering } from "./render-gc.js";
 import { onShutdown } from "./signals.js";
 
 const FINISHED = new Set(["in_review", "failed", "approved", "rejected", "exported", "withdrawn"]);
@@ -64,8 +65,10 @@ export function registerPipelineCommands(program: Command, ctx: CliContext) {
       const rt = await ctx.roleRuntime();
       const { waitForRedis } = await import("../runtime.js");
       if (!(await waitForRedis(rt, shutdown.signal))) return;
-      if (queue === "render") rt.startRenderWorker(concurrency);
-      else if (queue === "deliver") rt.startDeliverWorker();
+      if (queue === "render") {
+        collectGarbageLaterForRendering();
+        rt.startRenderWorker(concurrency);
+      } else if (queue === "deliver") rt.startDeliverWorker();
       else rt.startExportWorker();
       rt.log.info({ queue, concurrency }, "worker started");
       await shutdown.done(rt.log);

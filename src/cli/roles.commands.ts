@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Runtime } from "../runtime.js";
 import type { CliContext } from "./context.js";
 import { positiveInt } from "./parse.js";
+import { collectGarbageLaterForRendering } from "./render-gc.js";
 import { onShutdown, type Shutdown } from "./signals.js";
 
 /**
@@ -59,6 +60,7 @@ export function registerRoleCommands(program: Command, ctx: CliContext) {
     .action(async (o: { concurrency: string }) => {
       const concurrency = positiveInt("concurrency", o.concurrency);
       await role("start", { http: true }, async (rt) => {
+        collectGarbageLaterForRendering();
         rt.startRenderWorker(concurrency);
         rt.startExportWorker();
         rt.startDeliverWorker();
