@@ -7,57 +7,84 @@ import type { Keys } from "./keys.js";
 export const COMMIT_LUA = `
 -- Atomic batch write with optimistic concurrency: every write names the revision it was computed
 -- from (-1: any, 0: must not exist yet); one stale revision and nothing at all is written.
--- ARGV[1] is the batch without its large strings: each write's data and ix are ARGV[w.a], ARGV[w.a+1]
--- (raw, so they are never escaped into and decoded out of the batch's JSON).
-local p = cjson.decode(ARGV[1])
+-- The batch arrives flat in ARGV, read by position (decoding a JSON batch cost about as much Redis
+-- CPU as all the writes of a status change): ARGV[1] the audit stream, ARGV[2] the number of writes,
+-- then each write as
+--   len key id expect reindex(0/1) data hasIx(0/1) ix  nSrem srem... nSadd sadd...
+--   hasDiff(0/1) old  nZrem (key member)...  nZadd (key member)...  nCdec (key field)...  nCinc (key field)...
+-- (len: how many arguments the write takes, itself included), then the extra ops (n, then each as
+-- n args...), the audit entries (n, then each as n fields...), the hashes to read (n, keys...) and
+-- the sets to read (n, keys...).
+local A = ARGV
+local auditKey = A[1]
+local nWrites = tonumber(A[2])
 -- Each key's revision is read once: the check, then the writes count on from it (a key written
 -- twice in one batch gets two revisions, as two commits would give it).
 local revs = {}
-for _, w in ipairs(p.writes) do
-  local cur = revs[w.key]
+local starts = {}
+local i = 3
+for n = 1, nWrites do
+  starts[n] = i
+  local key, expect = A[i + 1], tonumber(A[i + 3])
+  local cur = revs[key]
   if cur == nil then
-    cur = tonumber(redis.call('HGET', w.key, 'rev')) or 0
-    revs[w.key] = cur
+    cur = tonumber(redis.call('HGET', key, 'rev')) or 0
+    revs[key] = cur
   end
-  if w.expect ~= -1 and cur ~= w.expect then
-    return { 'CONFLICT', w.key, tostring(cur) }
+  if expect ~= -1 and cur ~= expect then
+    return { 'CONFLICT', key, tostring(cur) }
   end
+  i = i + tonumber(A[i])
 end
-for _, w in ipairs(p.writes) do
+for n = 1, nWrites do
+  local s = starts[n]
+  local key, id = A[s + 1], A[s + 2]
+  local hasIx = A[s + 6] == '1'
   -- data, rev and ix of the entity land in one HSET, before anything else of this write: under
   -- maxmemory Redis refuses a script at its first write only if that write may grow memory (HSET
   -- may, SREM/ZREM do not; after one write the script runs to its end), so a batch refused for OOM
   -- writes nothing at all.
-  local ixRaw = w.ix and ARGV[w.a + 1] or nil
-  local oldRaw = w.ix and redis.call('HGET', w.key, 'ix') or nil
+  local ixRaw = hasIx and A[s + 7] or nil
+  local oldRaw = hasIx and redis.call('HGET', key, 'ix') or nil
   local fields = {}
-  if not w.reindex then
-    local nextRev = revs[w.key] + 1
-    revs[w.key] = nextRev
-    fields = { 'data', ARGV[w.a], 'rev', nextRev }
+  if A[s + 4] ~= '1' then
+    local nextRev = revs[key] + 1
+    revs[key] = nextRev
+    fields = { 'data', A[s + 5], 'rev', nextRev }
   end
-  if w.ix and ixRaw ~= oldRaw then
+  if hasIx and ixRaw ~= oldRaw then
     fields[#fields + 1] = 'ix'
     fields[#fields + 1] = ixRaw
   end
-  if #fields > 0 then redis.call('HSET', w.key, unpack(fields)) end
-  for _, k in ipairs(w.srem) do redis.call('SREM', k, w.id) end
-  for _, k in ipairs(w.sadd) do redis.call('SADD', k, w.id) end
-  if w.ix then
+  if #fields > 0 then redis.call('HSET', key, unpack(fields)) end
+  local j = s + 8
+  local c = tonumber(A[j])
+  for k = j + 1, j + c do redis.call('SREM', A[k], id) end
+  j = j + c + 1
+  c = tonumber(A[j])
+  for k = j + 1, j + c do redis.call('SADD', A[k], id) end
+  j = j + c + 1
+  if hasIx then
     -- Sorted-index entries and counters this entity contributes: the hash remembers the last set
     -- ('ix', read above before it was replaced), so only what differs moves, and a rebuild of one
     -- entity is the same step again.
-    local d = w.d
-    if d and redis.sha1hex(oldRaw or '') ~= d.old then d = nil end
-    if d then
+    if A[j] == '1' and redis.sha1hex(oldRaw or '') == A[j + 1] then
       -- The caller computed the moves from the previous value, and the stored set is the one that
       -- value gives (same digest): apply them without decoding either set.
-      for _, z in ipairs(d.zrem) do redis.call('ZREM', z[1], z[2]) end
-      for _, z in ipairs(d.zadd) do redis.call('ZADD', z[1], 0, z[2]) end
-      for _, c in ipairs(d.cdec) do
-        if redis.call('HINCRBY', c[1], c[2], -1) <= 0 then redis.call('HDEL', c[1], c[2]) end
+      j = j + 2
+      c = tonumber(A[j])
+      for k = j + 1, j + 2 * c, 2 do redis.call('ZREM', A[k], A[k + 1]) end
+      j = j + 2 * c + 1
+      c = tonumber(A[j])
+      for k = j + 1, j + 2 * c, 2 do redis.call('ZADD', A[k], 0, A[k + 1]) end
+      j = j + 2 * c + 1
+      c = tonumber(A[j])
+      for k = j + 1, j + 2 * c, 2 do
+        if redis.call('HINCRBY', A[k], A[k + 1], -1) <= 0 then redis.call('HDEL', A[k], A[k + 1]) end
       end
-      for _, c in ipairs(d.cinc) do redis.call('HINCRBY', c[1], c[2], 1) end
+      j = j + 2 * c + 1
+      c = tonumber(A[j])
+      for k = j + 1, j + 2 * c, 2 do redis.call('HINCRBY', A[k], A[k + 1], 1) end
     else
       local new = cjson.decode(ixRaw)
       local old = oldRaw and cjson.decode(oldRaw) or { z = {}, c = {} }
@@ -66,25 +93,40 @@ for _, w in ipairs(p.writes) do
       for _, z in ipairs(new.z) do nz[z[1]] = z[2] end
       for k, m in pairs(oz) do if nz[k] ~= m then redis.call('ZREM', k, m) end end
       for k, m in pairs(nz) do if oz[k] ~= m then redis.call('ZADD', k, 0, m) end end
-      for _, c in ipairs(old.c) do oc[c[1] .. '\\n' .. c[2]] = c end
-      for _, c in ipairs(new.c) do nc[c[1] .. '\\n' .. c[2]] = c end
-      for id, c in pairs(oc) do
-        if not nc[id] and redis.call('HINCRBY', c[1], c[2], -1) <= 0 then redis.call('HDEL', c[1], c[2]) end
+      for _, e in ipairs(old.c) do oc[e[1] .. '\\n' .. e[2]] = e end
+      for _, e in ipairs(new.c) do nc[e[1] .. '\\n' .. e[2]] = e end
+      for eid, e in pairs(oc) do
+        if not nc[eid] and redis.call('HINCRBY', e[1], e[2], -1) <= 0 then redis.call('HDEL', e[1], e[2]) end
       end
-      for id, c in pairs(nc) do if not oc[id] then redis.call('HINCRBY', c[1], c[2], 1) end end
+      for eid, e in pairs(nc) do if not oc[eid] then redis.call('HINCRBY', e[1], e[2], 1) end end
     end
   end
 end
-for _, op in ipairs(p.ops) do redis.call(unpack(op)) end
-for _, a in ipairs(p.audit) do redis.call('XADD', p.auditKey, '*', unpack(a)) end
+local c = tonumber(A[i])
+i = i + 1
+for _ = 1, c do
+  local n = tonumber(A[i])
+  redis.call(unpack(A, i + 1, i + n))
+  i = i + n + 1
+end
+c = tonumber(A[i])
+i = i + 1
+for _ = 1, c do
+  local n = tonumber(A[i])
+  redis.call('XADD', auditKey, '*', unpack(A, i + 1, i + n))
+  i = i + n + 1
+end
 -- Reads after the writes, in the same step: entity hashes (data, rev) and set members.
 local out = { 'OK' }
-for _, k in ipairs(p.hashes) do
-  local v = redis.call('HMGET', k, 'data', 'rev')
+c = tonumber(A[i])
+for k = i + 1, i + c do
+  local v = redis.call('HMGET', A[k], 'data', 'rev')
   out[#out + 1] = v[1]
   out[#out + 1] = v[2]
 end
-for _, k in ipairs(p.sets) do out[#out + 1] = redis.call('SMEMBERS', k) end
+i = i + c + 1
+c = tonumber(A[i])
+for k = i + 1, i + c do out[#out + 1] = redis.call('SMEMBERS', A[k]) end
 return out
 `;
 
@@ -137,7 +179,7 @@ export type Batch = {
 /** What `read` asked for: each hash's data and rev (undefined when absent), each set's members. */
 export type BatchReads = { hashes: { data?: string; rev: number }[]; sets: string[][] };
 
-type WithCommit = { testimonyCommit(numKeys: number, ...args: string[]): Promise<unknown> };
+type WithCommit = { testimonyCommit(numKeys: number, ...args: (string | number)[]): Promise<unknown> };
 
 function withCommit(redis: Redis): WithCommit {
   if (!("testimonyCommit" in redis)) redis.defineCommand("testimonyCommit", { lua: COMMIT_LUA });
@@ -162,27 +204,31 @@ export async function commitBatch(redis: Redis, keys: Keys, batch: Batch): Promi
     for (const k of [...w.srem, ...w.sadd, ...(w.ixKeys ?? [])]) touched.add(k);
   }
   for (const op of batch.ops ?? []) if (op[1]) touched.add(op[1]);
-  // Large strings travel as arguments of their own: ARGV[a] the data, ARGV[a + 1] the ix.
-  const big: string[] = [];
-  const writes = batch.writes.map(({ ixKeys: _, data, ix, ixDiff, ...w }) => {
-    const a = big.length + 2;
-    big.push(data, ix ?? "");
-    return { ...w, a, ...(ix !== undefined ? { ix: true } : {}), ...(ixDiff ? { d: ixDiff } : {}) };
-  });
-  const payload = JSON.stringify({
-    writes,
-    ops: batch.ops ?? [],
-    audit: (batch.audit ?? []).map(auditFields),
-    auditKey: keys.audit,
-    hashes,
-    sets,
-  });
-  const reply = (await withCommit(redis).testimonyCommit(
-    touched.size,
-    ...touched,
-    payload,
-    ...big,
-  )) as unknown[];
+  // The batch flat, read by position in the script (see COMMIT_LUA for the layout).
+  const args: (string | number)[] = [keys.audit, batch.writes.length];
+  for (const w of batch.writes) {
+    const start = args.length;
+    args.push(0, w.key, w.id, w.expect, w.reindex ? 1 : 0, w.data, w.ix === undefined ? 0 : 1, w.ix ?? "");
+    args.push(w.srem.length, ...w.srem, w.sadd.length, ...w.sadd);
+    const d = w.ixDiff;
+    args.push(d ? 1 : 0, d?.old ?? "");
+    for (const moves of [d?.zrem, d?.zadd, d?.cdec, d?.cinc]) {
+      args.push(moves?.length ?? 0);
+      for (const [k, m] of moves ?? []) args.push(k, m);
+    }
+    args[start] = args.length - start;
+  }
+  const ops = batch.ops ?? [];
+  args.push(ops.length);
+  for (const op of ops) args.push(op.length, ...op);
+  const audit = batch.audit ?? [];
+  args.push(audit.length);
+  for (const e of audit) {
+    const f = auditFields(e);
+    args.push(f.length, ...f);
+  }
+  args.push(hashes.length, ...hashes, sets.length, ...sets);
+  const reply = (await withCommit(redis).testimonyCommit(touched.size, ...touched, ...args)) as unknown[];
   if (reply[0] === "CONFLICT") {
     const id = (reply[1] as string | undefined)?.split(":").pop();
     throw new AppError("conflict", `${id} was changed by someone else meanwhile; reload and try again`);

@@ -114,4 +114,52 @@ describe("commit script (real Redis)", () => {
       await t.cleanup({ afterWorkers: false });
     }
   });
+  it("one batch of several kinds lands whole: set moves, sorted moves, extra ops, audit entries in order, then the reads", async () => {
+    const t = testStore("commit-mixed");
+    try {
+      await saveAll(t.store, { speakers: [aSpeaker("s1"), aSpeaker("s2")], quotes: [aQuote("q1", "s1")] });
+      const [s1, s2] = await t.store.speakers.getMany(["s1", "s2"]);
+      const q = (await t.store.quotes.get("q1"))!;
+      const marker = t.store.keys.misc("commit-mixed-marker");
+      const read = await t.store.quotes.commit({
+        writes: [
+          t.store.speakers.write({ ...s1!.value, attribution: "anonymous" }, s1),
+          t.store.quotes.write({ ...q.value, narrative: "brutality" }, q),
+          t.store.speakers.write({ ...s2!.value, attribution: "anonymous" }, s2),
+        ],
+        ops: [
+          ["SADD", marker, "a", "b"],
+          ["SADD", marker, "c"],
+        ],
+        audit: [
+          { actor: "t", action: "first", entity: "s1", at: "2026-02-01T00:00:00.000Z" },
+          { actor: "t", action: "second", entity: "q1", at: "2026-02-01T00:00:00.000Z", detail: "d" },
+        ],
+        read: {
+          hashes: [t.store.speakers.keyOf("s2"), t.store.quotes.keyOf("q1")],
+          sets: [t.store.speakers.indexKey("attribution:anonymous"), marker],
+        },
+      });
+      expect(await t.store.speakers.ids(["attribution:anonymous"])).toEqual(["s1", "s2"]);
+      expect(await t.store.speakers.ids(["attribution:pseudonym"])).toEqual([]);
+      expect(await t.store.quotes.ids(["narrative:brutality"])).toEqual(["q1"]);
+      expect(await t.store.quotes.ids([`narrative:${q.value.narrative}`])).toEqual([]);
+      expect((await t.store.redis.smembers(marker)).sort()).toEqual(["a", "b", "c"]);
+      const audit = await t.store.audit.list();
+      expect(audit.slice(-2).map((e) => [e.action, e.entity, e.detail])).toEqual([
+        ["first", "s1", undefined],
+        ["second", "q1", "d"],
+      ]);
+      expect(read.hashes.map((h) => [h.rev, h.data && JSON.parse(h.data).id])).toEqual([
+        [s2!.rev + 1, "s2"],
+        [q.rev + 1, "q1"],
+      ]);
+      expect(read.sets.map((m) => m.sort())).toEqual([
+        ["s1", "s2"],
+        ["a", "b", "c"],
+      ]);
+    } finally {
+      await t.cleanup({ afterWorkers: false });
+    }
+  });
 });
