@@ -55,14 +55,15 @@ export function baseLayer(req: BaseRequest): Promise<Canvas> {
  * again for the same base, only those rectangles are copied back, not the whole card.
  */
 const POOL_PER_SIZE = 2;
-type Pooled = { data: Buffer; base: Canvas; painted: number[] };
+/** The base is held weakly: a pooled buffer must not keep a base the cache has let go of alive. */
+type Pooled = { data: Buffer; base?: WeakRef<Canvas>; painted: number[] };
 const pool = new Map<number, Pooled[]>();
 /** The base each canvas in use was taken from (a canvas is a fresh object per card). */
 const taken = new WeakMap<Canvas, Canvas>();
 
 export function acquireCanvas(base: Canvas): Canvas {
   const free = pool.get(base.data.length);
-  const i = free ? free.findLastIndex((p) => p.base === base) : -1;
+  const i = free ? free.findLastIndex((p) => p.base?.deref() === base) : -1;
   let data: Buffer;
   if (i >= 0) {
     const reused = free!.splice(i, 1)[0]!;
@@ -88,10 +89,10 @@ export function releaseCanvas(canvas: Canvas): void {
   }
   if (free.length >= POOL_PER_SIZE) return;
   // A canvas of unknown origin or painting is copied in full when reused.
-  if (base && canvas.painted) free.push({ data: canvas.data, base, painted: canvas.painted });
-  else free.push({ data: canvas.data, base: EMPTY, painted: [] });
+  if (base && canvas.painted)
+    free.push({ data: canvas.data, base: new WeakRef(base), painted: canvas.painted });
+  else free.push({ data: canvas.data, painted: [] });
 }
-const EMPTY: Canvas = { data: Buffer.alloc(0), width: 0, height: 0 };
 
 /** Copies the painted rectangles of `data` back from `base`, row by row. */
 function restore(base: Canvas, data: Buffer, painted: number[]): void {
