@@ -33,7 +33,9 @@ export const spawnTsx = (file: string, args: string[], env: NodeJS.ProcessEnv, l
 /** `node ARGV` in the repo (no tsx: plain JavaScript, e.g. dist/), stdout kept, both streams copied to `logFile`. */
 export function spawnNode(argv: string[], env: NodeJS.ProcessEnv, logFile: string): NodeChild {
   // BENCH_CPU_PROF=DIR: every child writes a V8 CPU profile there (NODE_OPTIONS refuses --cpu-prof).
-  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const prof = process.env.BENCH_CPU_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   const child = spawn(process.execPath, [...prof, ...argv], {
     cwd: REPO_ROOT,
     env,
