@@ -3,8 +3,31 @@ import { AppError } from "../domain/errors.js";
 import { type AuditEntry, auditFields } from "./audit.store.js";
 import type { Keys } from "./keys.js";
 
+/**
+ * Lua, shared by the commit script and the drop's by-id script (export-outputs.store.ts): moves an
+ * entity's sorted-index entries and counters from its stored `ix` (JSON, or nil/false when it has
+ * none) to the new one, touching only what differs.
+ */
+export const MOVE_INDEX_ENTRIES_LUA = `
+local function moveIndexEntries(oldRaw, newRaw)
+  local new = cjson.decode(newRaw)
+  local old = oldRaw and cjson.decode(oldRaw) or { z = {}, c = {} }
+  local oz, nz, oc, nc = {}, {}, {}, {}
+  for _, z in ipairs(old.z) do oz[z[1]] = z[2] end
+  for _, z in ipairs(new.z) do nz[z[1]] = z[2] end
+  for k, m in pairs(oz) do if nz[k] ~= m then redis.call('ZREM', k, m) end end
+  for k, m in pairs(nz) do if oz[k] ~= m then redis.call('ZADD', k, 0, m) end end
+  for _, e in ipairs(old.c) do oc[e[1] .. '\\n' .. e[2]] = e end
+  for _, e in ipairs(new.c) do nc[e[1] .. '\\n' .. e[2]] = e end
+  for eid, e in pairs(oc) do
+    if not nc[eid] and redis.call('HINCRBY', e[1], e[2], -1) <= 0 then redis.call('HDEL', e[1], e[2]) end
+  end
+  for eid, e in pairs(nc) do if not oc[eid] then redis.call('HINCRBY', e[1], e[2], 1) end end
+end
+`;
+
 /** The commit script (exported so the bench can name it in Redis's slow log by its sha1). */
-export const COMMIT_LUA = `
+export const COMMIT_LUA = `${MOVE_INDEX_ENTRIES_LUA}
 -- Atomic batch write with optimistic concurrency: every write names the revision it was computed
 -- from (-1: any, 0: must not exist yet); one stale revision and nothing at all is written.
 -- The batch arrives flat in ARGV, read by position (decoding a JSON batch cost about as much Redis
@@ -86,19 +109,7 @@ for n = 1, nWrites do
       c = tonumber(A[j])
       for k = j + 1, j + 2 * c, 2 do redis.call('HINCRBY', A[k], A[k + 1], 1) end
     else
-      local new = cjson.decode(ixRaw)
-      local old = oldRaw and cjson.decode(oldRaw) or { z = {}, c = {} }
-      local oz, nz, oc, nc = {}, {}, {}, {}
-      for _, z in ipairs(old.z) do oz[z[1]] = z[2] end
-      for _, z in ipairs(new.z) do nz[z[1]] = z[2] end
-      for k, m in pairs(oz) do if nz[k] ~= m then redis.call('ZREM', k, m) end end
-      for k, m in pairs(nz) do if oz[k] ~= m then redis.call('ZADD', k, 0, m) end end
-      for _, e in ipairs(old.c) do oc[e[1] .. '\\n' .. e[2]] = e end
-      for _, e in ipairs(new.c) do nc[e[1] .. '\\n' .. e[2]] = e end
-      for eid, e in pairs(oc) do
-        if not nc[eid] and redis.call('HINCRBY', e[1], e[2], -1) <= 0 then redis.call('HDEL', e[1], e[2]) end
-      end
-      for eid, e in pairs(nc) do if not oc[eid] then redis.call('HINCRBY', e[1], e[2], 1) end end
+      moveIndexEntries(oldRaw, ixRaw)
     end
   end
 end

@@ -1,4 +1,5 @@
 import type { Output } from "../domain/output.js";
+import { MOVE_INDEX_ENTRIES_LUA } from "./commit.js";
 import type { Store } from "./store.js";
 
 /**
@@ -25,7 +26,7 @@ import type { Store } from "./store.js";
  * Anything unusual (a record the patch cannot place, a missing `ix`, a falsy non-absent `bundleId`)
  * makes the whole batch answer `fallback`, writing nothing: the caller then takes the generic path.
  */
-const EXPORT_OUTPUTS_LUA = `
+const EXPORT_OUTPUTS_LUA = `${MOVE_INDEX_ENTRIES_LUA}
 -- KEYS[1] bundle, KEYS[2] audit stream, KEYS[3] campaign takedowns, KEYS[4..] outputs.
 -- ARGV: mode ('reserve' | 'mark'), expected bundle rev, bundle id, bundle id as JSON, at, at as JSON,
 -- actor, n rules, then n (from, to) pairs for the ix, then the output ids (as KEYS[4..]).
@@ -128,18 +129,7 @@ for _, p in ipairs(plan) do
   if p.ix then
     redis.call('HSET', p.key, 'data', p.data, 'rev', p.rev, 'ix', p.ix)
     -- The moves of the generic commit's diff, from the stored entries to the new ones.
-    local old, new = cjson.decode(p.oldIx), cjson.decode(p.ix)
-    local oz, nz, oc, nc = {}, {}, {}, {}
-    for _, z in ipairs(old.z) do oz[z[1]] = z[2] end
-    for _, z in ipairs(new.z) do nz[z[1]] = z[2] end
-    for k, m in pairs(oz) do if nz[k] ~= m then redis.call('ZREM', k, m) end end
-    for k, m in pairs(nz) do if oz[k] ~= m then redis.call('ZADD', k, 0, m) end end
-    for _, c in ipairs(old.c) do oc[c[1] .. '\\n' .. c[2]] = c end
-    for _, c in ipairs(new.c) do nc[c[1] .. '\\n' .. c[2]] = c end
-    for id, c in pairs(oc) do
-      if not nc[id] and redis.call('HINCRBY', c[1], c[2], -1) <= 0 then redis.call('HDEL', c[1], c[2]) end
-    end
-    for id, c in pairs(nc) do if not oc[id] then redis.call('HINCRBY', c[1], c[2], 1) end end
+    moveIndexEntries(p.oldIx, p.ix)
   else
     redis.call('HSET', p.key, 'data', p.data, 'rev', p.rev)
   end
