@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import type { Redis } from "ioredis";
 import { COMMIT_LUA } from "../../src/store/commit.js";
+import { EXPORT_OUTPUTS_LUA } from "../../src/store/export-outputs.store.js";
 
 /** CPU seconds redis-server has used so far (user + system, from INFO cpu). */
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
@@ -118,6 +119,7 @@ async function namesBySha(): Promise<Map<string, string>> {
   const bull = req("bullmq/dist/cjs/scripts/index.js") as Record<string, { name: string; content: string }>;
   for (const s of Object.values(bull)) if (s?.content) names.set(sha(s.content), `bullmq ${s.name}`);
   names.set(sha(COMMIT_LUA), "commit");
+  names.set(sha(EXPORT_OUTPUTS_LUA), "export: reserve / mark by id");
   scriptNames = names;
   return names;
 }

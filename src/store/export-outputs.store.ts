@@ -25,8 +25,9 @@ import type { Store } from "./store.js";
  * the entries and counters that differ move exactly as the generic commit's diff moves them.
  * Anything unusual (a record the patch cannot place, a missing `ix`, a falsy non-absent `bundleId`)
  * makes the whole batch answer `fallback`, writing nothing: the caller then takes the generic path.
+ * Exported so the bench can name it in Redis's slow log by its sha1.
  */
-const EXPORT_OUTPUTS_LUA = `${MOVE_INDEX_ENTRIES_LUA}
+export const EXPORT_OUTPUTS_LUA = `${MOVE_INDEX_ENTRIES_LUA}
 -- KEYS[1] bundle, KEYS[2] audit stream, KEYS[3] campaign takedowns, KEYS[4..] outputs.
 -- ARGV: mode ('reserve' | 'mark'), expected bundle rev, bundle id, bundle id as JSON, at, at as JSON,
 -- actor, n rules, then n (from, to) pairs for the ix, then the output ids (as KEYS[4..]).
