@@ -5,11 +5,9 @@ import { type Harness, makeUser } from "../http/fixtures.js";
 import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser.js";
 import { aQuote, saveAll } from "../support/builders.js";
 import { englishOn, englishWords } from "../support/english-words.js";
-import { signedInPage, startBrowserSite, twoSpeakerCampaign } from "../support/workspace-browser.js";
+import { LONG, signedInPage, startBrowserSite, twoSpeakerCampaign } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-const LONG = "They lied to us about everything, and we believed them. ".repeat(17).trim(); // 968 characters
 
 /**
  * The campaign form in Arabic, in Chromium: right to left, translated labels, the cron described in

@@ -12,6 +12,7 @@ import { createRenderWorker } from "../../src/workers/render.worker.js";
 import { type Harness, harness, makeUser } from "../http/fixtures.js";
 import { axeViolations, CHROMIUM, haveChromium, launchChromium } from "../support/browser.js";
 import { REDIS_URL } from "../support/redis.js";
+import { LONG } from "../support/workspace-browser.js";
 import { unzip } from "../support/zip.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
@@ -33,8 +34,6 @@ const row = (
 const SHORT = "This is not a holy war.";
 const MID =
   "We came for a state built on justice and found checkpoints, bribes and commanders who stole from the widows of the men they sent to die.";
-// About 1,000 characters (the quote limit): too long for a landscape card at any size.
-const LONG = "They lied to us about everything, and we believed them. ".repeat(17).trim(); // 968 characters
 const quotesCsv = (badDate: string) =>
   [
     HEADER,

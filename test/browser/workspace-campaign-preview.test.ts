@@ -11,6 +11,7 @@ import { axeViolations as axe, CHROMIUM, haveChromium } from "../support/browser
 import { aQuote, saveAll } from "../support/builders.js";
 import { REDIS_URL } from "../support/redis.js";
 import {
+  LONG,
   NEW_YORK,
   signedInPage,
   startBrowserSite,
@@ -18,8 +19,6 @@ import {
 } from "../support/workspace-browser.js";
 
 if (!haveChromium) console.warn(`browser tests skipped: ${CHROMIUM} is absent (CI installs it)`);
-
-const LONG = "They lied to us about everything, and we believed them. ".repeat(17).trim(); // 968 characters
 
 /**
  * The campaign form and queueing in Chromium, on a real render worker: the preview grid with each

@@ -72,6 +72,9 @@ export async function signedInPage(
 }
 
 /** A viewer in New York (campaigns drop on Baghdad time) who may download; page 4xx logs are not errors. */
+/** A quote of 968 characters: too long to fit any card, so its preview says it cannot fit. */
+export const LONG = "They lied to us about everything, and we believed them. ".repeat(17).trim();
+
 export const NEW_YORK: SignInOptions = {
   context: { viewport: { width: 1280, height: 1000 }, timezoneId: "America/New_York", acceptDownloads: true },
   ignoreConsole: "status of 4",
