@@ -1,46 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { eachBatch, pagesReadAhead, readAhead } from "../../src/app/export/pages.js";
+import { eachBatch, pagesReadAhead } from "../../src/app/export/pages.js";
 
 describe("batched steps", () => {
-  it("hand each batch the one after it, and the hook runs between batches only", async () => {
+  it("hand out each batch in order, and the hook runs between batches only", async () => {
     const seen: string[] = [];
     await eachBatch(
       ["a", "b", "c", "d", "e"],
       { batch: 2, afterBatch: (step) => void seen.push(step) },
       "mark-batch",
-      async (chunk, next) => void seen.push(`${chunk.join("")}>${next?.join("") ?? "-"}`),
+      async (chunk) => void seen.push(chunk.join("")),
     );
-    expect(seen).toEqual(["ab>cd", "mark-batch", "cd>e", "mark-batch", "e>-"]);
-  });
-
-  it("reads a batch ahead once, hands that read to its batch, and reads afresh otherwise", async () => {
-    const reads: string[] = [];
-    const ahead = readAhead(async (ids: string[]) => {
-      reads.push(ids.join(""));
-      return ids.map((id) => id.toUpperCase());
-    });
-    expect(await ahead.take(["a", "b"])).toEqual(["A", "B"]);
-    ahead.start(["c", "d"]);
-    expect(reads).toEqual(["ab", "cd"]);
-    expect(await ahead.take(["c", "d"])).toEqual(["C", "D"]);
-    expect(reads).toEqual(["ab", "cd"]); // the read started ahead, not a second one
-    ahead.start(["e"]);
-    expect(await ahead.take(["f"])).toEqual(["F"]); // not the chunk read ahead: read now
-    expect(await ahead.take(["e"])).toEqual(["E"]); // the read ahead was dropped: read again
-    expect(reads).toEqual(["ab", "cd", "e", "f", "e"]);
-    ahead.start(undefined);
-    expect(reads).toHaveLength(5);
-  });
-
-  it("a failed read ahead surfaces when its batch takes it, never as an unhandled rejection", async () => {
-    const ahead = readAhead(async (ids: string[]) => {
-      if (ids[0] === "x") throw new Error("redis down");
-      return ids;
-    });
-    ahead.start(["x"]);
-    // The read fails while its batch is not yet taking it (the previous batch still commits).
-    await new Promise((r) => setImmediate(r));
-    await expect(ahead.take(["x"])).rejects.toThrow("redis down");
+    expect(seen).toEqual(["ab", "mark-batch", "cd", "mark-batch", "e"]);
   });
 
   it("hands out pages in order and starts the next page's read while the caller holds this one", async () => {
@@ -67,21 +37,5 @@ describe("batched steps", () => {
     };
     await expect(walk()).rejects.toThrow("read c failed");
     expect(seen).toEqual(["a", "b"]);
-  });
-
-  it("a batch's first attempt takes the read started ahead and starts the next; a retry reads afresh", async () => {
-    const reads: string[] = [];
-    const ahead = readAhead(async (ids: string[]) => {
-      reads.push(ids.join(""));
-      return ids.join("");
-    });
-    ahead.start(["a", "b"]);
-    const read = ahead.forBatch(["a", "b"], ["c"]);
-    expect(await read()).toBe("ab");
-    expect(reads).toEqual(["ab", "c"]); // no second read of ab; c started ahead
-    expect(await read()).toBe("ab"); // a retry after a conflict
-    expect(reads).toEqual(["ab", "c", "ab"]);
-    expect(await ahead.forBatch(["c"], undefined)()).toBe("c");
-    expect(reads).toEqual(["ab", "c", "ab"]); // c's read ahead was used
   });
 });
